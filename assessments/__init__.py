@@ -1,0 +1,1 @@
+"""The methodology of FOCAS and QSIP: instruments, scoring, progress, services. Never imports streamlit."""

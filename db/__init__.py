@@ -1,0 +1,1 @@
+"""Tables, engine and sessions, queries, migrations and reference-data loaders."""

@@ -1,0 +1,132 @@
+"""Instruments in the database: load the default files once, and read any version back as objects."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from assessments import instruments as spec
+from db import models as m
+
+
+def _levels_json(levels) -> str:
+    return json.dumps(
+        [{"level": lv.level, "es": lv.name.es, "en": lv.name.en} for lv in levels], ensure_ascii=False
+    )
+
+
+def store_focas(session: Session, instrument: spec.FocasInstrument, *, is_default: bool = False,
+                government_id: uuid.UUID | None = None, based_on_id: uuid.UUID | None = None,
+                custom_codes: frozenset[str] = frozenset()) -> m.Instrument:
+    """Write one FOCAS instrument version with its areas, indicators and level descriptors."""
+    row = m.Instrument(kind="focas", code=instrument.code, version=instrument.version,
+                       name_es=instrument.name.es, name_en=instrument.name.en,
+                       scale_min=instrument.scale_min, scale_max=instrument.scale_max,
+                       is_default=is_default, government_id=government_id, based_on_id=based_on_id,
+                       levels_json=_levels_json(instrument.levels))
+    session.add(row)
+    areas, indicators, descriptors = [], [], []
+    for a_pos, area in enumerate(instrument.areas):
+        area_row = m.FunctionalArea(instrument_id=row.id, code=area.code, name_es=area.name.es,
+                                    name_en=area.name.en, description_es=area.description.es,
+                                    description_en=area.description.en, mandatory=area.mandatory,
+                                    position=a_pos)
+        areas.append(area_row)
+        for i_pos, indicator in enumerate(area.indicators):
+            ind_row = m.Indicator(area_id=area_row.id, code=indicator.code, name_es=indicator.name.es,
+                                  name_en=indicator.name.en, position=i_pos,
+                                  is_custom=indicator.code in custom_codes)
+            indicators.append(ind_row)
+            descriptors.extend(
+                m.LevelDescriptor(indicator_id=ind_row.id, level=level, text_es=text.es, text_en=text.en)
+                for level, text in sorted(indicator.descriptors.items())
+            )
+    session.flush()
+    for batch in (areas, indicators, descriptors):
+        session.execute(sa.insert(type(batch[0])), [r.model_dump() for r in batch]) if batch else None
+    return row
+
+
+def store_qsip(session: Session, instrument: spec.QsipInstrument, *, is_default: bool = False) -> m.Instrument:
+    """Write one QSIP instrument version with its stages, dimensions and items."""
+    row = m.Instrument(kind="qsip", code=instrument.code, version=instrument.version,
+                       name_es=instrument.name.es, name_en=instrument.name.en,
+                       scale_min=instrument.scale_min, scale_max=instrument.scale_max,
+                       is_default=is_default, levels_json=_levels_json(instrument.levels))
+    session.add(row)
+    session.flush()
+    for stage in instrument.stages:
+        session.add(m.StageTemplate(instrument_id=row.id, number=stage.number, name_es=stage.name.es,
+                                    name_en=stage.name.en, description_es=stage.description.es,
+                                    description_en=stage.description.en))
+    for d_pos, dimension in enumerate(instrument.dimensions):
+        dim_row = m.FeedbackDimension(instrument_id=row.id, code=dimension.code, name_es=dimension.name.es,
+                                      name_en=dimension.name.en, position=d_pos)
+        session.add(dim_row)
+        for i_pos, item in enumerate(dimension.items):
+            session.add(m.FeedbackItem(dimension_id=dim_row.id, code=item.code, text_es=item.text.es,
+                                       text_en=item.text.en, position=i_pos))
+    session.flush()
+    return row
+
+
+def load_default_instruments(session: Session) -> bool:
+    """Store the shipped default FOCAS and QSIP versions unless they are already there."""
+    loaded = False
+    for kind, load, store in (("focas", spec.load_focas, store_focas), ("qsip", spec.load_qsip, store_qsip)):
+        instrument = load()
+        exists = session.execute(
+            sa.select(m.Instrument.id).where(m.Instrument.kind == kind, m.Instrument.code == instrument.code,
+                                             m.Instrument.version == instrument.version)
+        ).first()
+        if not exists:
+            store(session, instrument, is_default=True)
+            loaded = True
+    return loaded
+
+
+def default_instrument_id(session: Session, kind: str) -> uuid.UUID:
+    return session.execute(
+        sa.select(m.Instrument.id).where(m.Instrument.kind == kind, m.Instrument.is_default.is_(True))
+        .order_by(m.Instrument.version.desc())
+    ).scalars().first()
+
+
+def read_focas(session: Session, instrument_id: uuid.UUID) -> spec.FocasInstrument:
+    """Any stored FOCAS version back as the same objects the instrument file gives."""
+    row = session.get(m.Instrument, instrument_id)
+    areas = session.execute(
+        sa.select(m.FunctionalArea).where(m.FunctionalArea.instrument_id == instrument_id)
+        .order_by(m.FunctionalArea.position)
+    ).scalars().all()
+    area_ids = [a.id for a in areas]
+    indicators = session.execute(
+        sa.select(m.Indicator).where(m.Indicator.area_id.in_(area_ids)).order_by(m.Indicator.position)
+    ).scalars().all()
+    descriptors = session.execute(
+        sa.select(m.LevelDescriptor).where(m.LevelDescriptor.indicator_id.in_([i.id for i in indicators]))
+    ).scalars().all()
+    by_indicator: dict[uuid.UUID, dict[int, spec.Text]] = {}
+    for d in descriptors:
+        by_indicator.setdefault(d.indicator_id, {})[d.level] = spec.Text(es=d.text_es, en=d.text_en)
+    by_area: dict[uuid.UUID, list] = {}
+    for i in indicators:
+        by_area.setdefault(i.area_id, []).append(
+            spec.Indicator(code=i.code, name=spec.Text(es=i.name_es, en=i.name_en),
+                           descriptors=by_indicator.get(i.id, {}))
+        )
+    return spec.FocasInstrument(
+        code=row.code, version=row.version, name=spec.Text(es=row.name_es, en=row.name_en),
+        scale_min=row.scale_min, scale_max=row.scale_max,
+        levels=tuple(spec.Level(level=lv["level"], name=spec.Text(es=lv["es"], en=lv["en"]))
+                     for lv in json.loads(row.levels_json)),
+        areas=tuple(
+            spec.FunctionalArea(code=a.code, name=spec.Text(es=a.name_es, en=a.name_en),
+                                description=spec.Text(es=a.description_es, en=a.description_en),
+                                mandatory=a.mandatory, indicators=tuple(by_area.get(a.id, [])))
+            for a in areas
+        ),
+    )

@@ -1,0 +1,112 @@
+"""What every page shares: the language, the acting user, cached reads, errors and table downloads."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from assessments.access import LOCAL_USER, Actor
+from assessments.errors import DomainError
+from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from db.audit import data_version
+from db.config import load_settings
+from db.engine import read_session
+
+LANG_KEY = "lang"
+ACTOR_KEY = "actor"
+
+
+def lang() -> str:
+    """The chosen language: session state, else the ``?lang=`` query parameter, else Spanish."""
+    if LANG_KEY not in st.session_state:
+        from_query = st.query_params.get(LANG_KEY)
+        st.session_state[LANG_KEY] = from_query if from_query in LANGUAGES else DEFAULT_LANGUAGE
+    return st.session_state[LANG_KEY]
+
+
+def t(key: str, /, **params: object) -> str:
+    return translator(lang())(key, **params)
+
+
+def actor() -> Actor:
+    """The acting user every service call receives (the local user until someone logs in)."""
+    return st.session_state.get(ACTOR_KEY) or LOCAL_USER
+
+
+def current_data_version() -> int:
+    with read_session() as session:
+        return data_version(session)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(module: str, name: str, version: int, database_url: str, args: tuple, kwargs: tuple) -> Any:
+    function = getattr(importlib.import_module(module), name)
+    return function(*args, **dict(kwargs))
+
+
+def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call a read service through the cache; any committed write (any process) invalidates it.
+
+    The key holds the database's data version, which every write service bumps in its transaction,
+    so a manager never sees numbers older than the last save.
+    """
+    return _cached_call(
+        function.__module__,
+        function.__qualname__,
+        current_data_version(),
+        load_settings().database_url,
+        args,
+        tuple(sorted(kwargs.items())),
+    )
+
+
+def show_error(error: DomainError) -> None:
+    st.error(error.message(lang()), icon="⚠️")
+
+
+def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:
+    """Run a service call; show its translated error instead of a traceback. Returns None on error."""
+    try:
+        result = work()
+    except DomainError as error:
+        show_error(error)
+        return None
+    if success:
+        st.success(t(success))
+    return result
+
+
+def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[str, str] | None = None) -> None:
+    """A read-only table with a CSV download of exactly what is shown (labels in the chosen language)."""
+    shown = frame.rename(columns=column_labels or {})
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.download_button(
+        t("common.download_csv"),
+        data=shown.to_csv(index=False).encode("utf-8-sig"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+
+
+def chart(figure, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    """A plotly chart with its table behind an expander, a CSV download and PNG export (modebar)."""
+    st.plotly_chart(
+        figure,
+        width="stretch",
+        key=key,
+        config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": file_name}},
+    )
+    with st.expander(t("common.show_data")):
+        table(frame, file_name=f"{file_name}.csv", key=f"{key}_table")
+
+
+def demo_badge() -> None:
+    from db.setup import is_demo_database
+
+    if read(is_demo_database):
+        st.sidebar.warning(t("common.demo_banner"), icon="🧪")
