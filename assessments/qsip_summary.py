@@ -18,7 +18,16 @@ RATING_MAX = 5
 RATINGS = tuple(range(RATING_MIN, RATING_MAX + 1))
 DISAGGREGATIONS = {"sex": SEXES, "indigenous": INDIGENOUS_VALUES, "respondent_type": RESPONDENT_TYPES}
 
-RATING_COLUMNS = ("respondent_id", "respondent_type", "sex", "indigenous", "dimension", "item_code", "rating", "cycle_year")
+RATING_COLUMNS = (
+    "respondent_id",
+    "respondent_type",
+    "sex",
+    "indigenous",
+    "dimension",
+    "item_code",
+    "rating",
+    "cycle_year",
+)
 RESPONDENT_SCORE_COLUMNS = (
     "cycle_year",
     "respondent_id",

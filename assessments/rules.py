@@ -70,6 +70,19 @@ def _codes(ubigeos: Iterable[object]) -> str:
 # --- clusters -------------------------------------------------------------------------------
 
 
+def _department_of(member: object) -> str | None:
+    """The member's department code, else the first 2 digits of its UBIGEO."""
+    # Deriving from the UBIGEO keeps the rules working for members typed in with only their code.
+    code = _get(member, "department_code") or str(_get(member, "ubigeo") or "")[:2]
+    return str(code) if code else None
+
+
+def _province_of(member: object) -> str | None:
+    """The member's province code, else the first 4 digits of its UBIGEO (None for a region)."""
+    code = _get(member, "province_code") or str(_get(member, "ubigeo") or "")[:4]
+    return str(code) if code and len(str(code)) == 4 else None
+
+
 def cluster_composition_warnings(*, department_code: str, members: Sequence[object]) -> list[RuleWarning]:
     """Warnings about a cluster's members against the plan's composition rule.
 
@@ -78,19 +91,10 @@ def cluster_composition_warnings(*, department_code: str, members: Sequence[obje
     and province default to the first 2 and 4 digits of its UBIGEO when not given.
     """
     department_code = str(department_code)
-    # Deriving from UBIGEO keeps the rule working for members typed in with only their code.
-    def department_of(member: object) -> str | None:
-        code = _get(member, "department_code") or str(_get(member, "ubigeo") or "")[:2]
-        return str(code) if code else None
-
-    def province_of(member: object) -> str | None:
-        code = _get(member, "province_code") or str(_get(member, "ubigeo") or "")[:4]
-        return str(code) if code and len(str(code)) == 4 else None
-
     by_level = {level: [m for m in members if _get(m, "level") == level] for level in LEVELS}
     warnings: list[RuleWarning] = []
 
-    own_regional = [m for m in by_level["regional"] if department_of(m) == department_code]
+    own_regional = [m for m in by_level["regional"] if _department_of(m) == department_code]
     if not own_regional:
         warnings.append(RuleWarning("cluster.no_regional", {"department_code": department_code}))
     elif len(own_regional) > 1:
@@ -108,9 +112,9 @@ def cluster_composition_warnings(*, department_code: str, members: Sequence[obje
             RuleWarning("cluster.few_districts", {"count": len(districts), "min": MIN_CLUSTER_DISTRICTS})
         )
 
-    provinces = {province_of(m) for m in provincial} - {None}
+    provinces = {_province_of(m) for m in provincial} - {None}
     if provinces:
-        outside_province = [_get(m, "ubigeo") for m in districts if province_of(m) not in provinces]
+        outside_province = [_get(m, "ubigeo") for m in districts if _province_of(m) not in provinces]
         if outside_province:
             warnings.append(
                 RuleWarning(
@@ -119,7 +123,7 @@ def cluster_composition_warnings(*, department_code: str, members: Sequence[obje
                 )
             )
 
-    outside_department = [_get(m, "ubigeo") for m in members if department_of(m) != department_code]
+    outside_department = [_get(m, "ubigeo") for m in members if _department_of(m) != department_code]
     if outside_department:
         warnings.append(
             RuleWarning(

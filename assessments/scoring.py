@@ -313,10 +313,13 @@ def progress(consensus: pd.DataFrame, *, from_round: str = "baseline", to_round:
         raise ValueError("several consensus scores for one indicator in one round")
 
     def side(round_name: str, suffix: str) -> pd.DataFrame:
+        """One round's scores, with area and score columns suffixed for the merge."""
         part = frame.loc[frame["round"] == round_name, ["government_id", "indicator_code", "area_code", "score"]]
         return part.rename(columns={"area_code": f"area_{suffix}", "score": f"score_{suffix}"})
 
-    indicators = side(from_round, "from").merge(side(to_round, "to"), on=["government_id", "indicator_code"], how="outer")
+    indicators = side(from_round, "from").merge(
+        side(to_round, "to"), on=["government_id", "indicator_code"], how="outer"
+    )
     # An indicator moved between areas by a new instrument version stays in its baseline area.
     indicators["area_code"] = indicators["area_from"].combine_first(indicators["area_to"])
     indicators["comparable"] = (indicators["score_from"].notna() & indicators["score_to"].notna()).astype(bool)
@@ -357,11 +360,12 @@ def progress(consensus: pd.DataFrame, *, from_round: str = "baseline", to_round:
     governments["capacity_index_from"] = governments["capacity_index_from"].astype("float64")
     governments["capacity_index_to"] = governments["capacity_index_to"].astype("float64")
     governments["change"] = governments["capacity_index_to"] - governments["capacity_index_from"]
-    governments[["n_areas", "n_areas_not_comparable"]] = governments[["n_areas", "n_areas_not_comparable"]].astype(
-        "int64"
-    )
+    counted = ["n_areas", "n_areas_not_comparable"]
+    governments[counted] = governments[counted].astype("int64")
     governments = (
-        governments.loc[:, list(GOVERNMENT_PROGRESS_COLUMNS)].sort_values("government_id", kind="stable").reset_index(drop=True)
+        governments.loc[:, list(GOVERNMENT_PROGRESS_COLUMNS)]
+        .sort_values("government_id", kind="stable")
+        .reset_index(drop=True)
     )
     return Progress(indicators=indicators, areas=areas, governments=governments)
 

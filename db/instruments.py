@@ -130,3 +130,65 @@ def read_focas(session: Session, instrument_id: uuid.UUID) -> spec.FocasInstrume
             for a in areas
         ),
     )
+
+
+def read_qsip(session: Session, instrument_id: uuid.UUID) -> spec.QsipInstrument:
+    """Any stored QSIP version back as instrument objects."""
+    row = session.get(m.Instrument, instrument_id)
+    stages = session.execute(
+        sa.select(m.StageTemplate).where(m.StageTemplate.instrument_id == instrument_id).order_by(m.StageTemplate.number)
+    ).scalars().all()
+    dimensions = session.execute(
+        sa.select(m.FeedbackDimension).where(m.FeedbackDimension.instrument_id == instrument_id)
+        .order_by(m.FeedbackDimension.position)
+    ).scalars().all()
+    items = session.execute(
+        sa.select(m.FeedbackItem).where(m.FeedbackItem.dimension_id.in_([d.id for d in dimensions]))
+        .order_by(m.FeedbackItem.position)
+    ).scalars().all()
+    by_dimension: dict[uuid.UUID, list] = {}
+    for item in items:
+        by_dimension.setdefault(item.dimension_id, []).append(
+            spec.FeedbackItem(code=item.code, text=spec.Text(es=item.text_es, en=item.text_en)))
+    return spec.QsipInstrument(
+        code=row.code, version=row.version, name=spec.Text(es=row.name_es, en=row.name_en),
+        scale_min=row.scale_min, scale_max=row.scale_max,
+        levels=tuple(spec.Level(level=lv["level"], name=spec.Text(es=lv["es"], en=lv["en"]))
+                     for lv in json.loads(row.levels_json)),
+        stages=tuple(spec.QsipStage(number=s.number, name=spec.Text(es=s.name_es, en=s.name_en),
+                                    description=spec.Text(es=s.description_es, en=s.description_en))
+                     for s in stages),
+        dimensions=tuple(spec.FeedbackDimension(code=d.code, name=spec.Text(es=d.name_es, en=d.name_en),
+                                                description=spec.Text(es="", en=""),
+                                                items=tuple(by_dimension.get(d.id, [])))
+                         for d in dimensions),
+    )
+
+
+def list_instruments(kind: str | None = None) -> list[dict]:
+    """Stored instrument versions (id, kind, code, version, name_es, name_en, is_default, government)."""
+    from db.engine import read_session
+
+    query = (sa.select(m.Instrument.id, m.Instrument.kind, m.Instrument.code, m.Instrument.version,
+                       m.Instrument.name_es, m.Instrument.name_en, m.Instrument.is_default,
+                       m.Government.name.label("government"))
+             .outerjoin(m.Government, m.Government.id == m.Instrument.government_id)
+             .order_by(m.Instrument.kind, m.Instrument.version))
+    if kind:
+        query = query.where(m.Instrument.kind == kind)
+    with read_session() as session:
+        return [dict(r._mapping) for r in session.execute(query)]
+
+
+def focas_version(instrument_id: uuid.UUID) -> spec.FocasInstrument:
+    from db.engine import read_session
+
+    with read_session() as session:
+        return read_focas(session, instrument_id)
+
+
+def qsip_version(instrument_id: uuid.UUID) -> spec.QsipInstrument:
+    from db.engine import read_session
+
+    with read_session() as session:
+        return read_qsip(session, instrument_id)
