@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 ## make run: everything from a clean clone to the app on http://localhost:$(PORT)
 run: setup
-	$(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
+	$(BIN)/python -m scripts.serve --server.port $(PORT)
 
 ## make test: the whole suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 test: $(STAMP)

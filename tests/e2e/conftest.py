@@ -51,12 +51,12 @@ class RunningApp:
 
 
 def start_app(database_url: str, log_path: Path, *, port: int | None = None, env: dict | None = None) -> RunningApp:
-    """Start `streamlit run dashboard.py` (make run's command) on a free port and wait until healthy."""
+    """Start the app with make run's command (`python -m scripts.serve`) on a free port and wait until healthy."""
     port = port or free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+        [sys.executable, "-m", "scripts.serve", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )

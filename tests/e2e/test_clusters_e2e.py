@@ -1,0 +1,40 @@
+"""A real browser opens the app started with make run's command and finds the demo clusters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_clusters_page_shows_the_demo_clusters(demo_app, page, tmp_path):
+    page.goto(f"{demo_app.url}/clusters")
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="Clústeres de gobiernos subnacionales").is_visible()
+    # department picker: choose San Martín, which holds three of the seven proposals
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="San Martín (22)").click()
+    wait_for_app(page)
+    page.screenshot(path=str(tmp_path / "clusters.png"), full_page=True)
+    cells = page.locator("[data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached")
+    text = " | ".join(cells.all_text_contents())
+    for name in ("Lamas", "Moyobamba – Rioja", "Mariscal Cáceres"):
+        assert name in text
+    assert "Condorcanqui" not in text
+
+
+def test_language_switch_persists_across_pages(demo_app, page):
+    page.goto(f"{demo_app.url}/clusters")
+    wait_for_app(page)
+    page.get_by_role("radio", name="English").click()
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="Clusters of subnational governments").is_visible()
+    page.get_by_role("link", name="Instruments").click()
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="FOCAS and QSIP instruments").is_visible()
+    page.reload()
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="FOCAS and QSIP instruments").is_visible()
