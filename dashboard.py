@@ -7,14 +7,14 @@ import streamlit as st
 from assessments.i18n import LANGUAGES
 from pages import ui
 
-st.set_page_config(page_title="FOCAS · QSIP", page_icon="📊", layout="wide")
+st.set_page_config(page_title="FOCAS · QSIP", page_icon=":material/monitoring:", layout="wide")
 
 
 def language_switch() -> None:
     names = {"es": "Español", "en": "English"}
     current = ui.lang()
     chosen = st.sidebar.segmented_control(
-        "🌐", options=list(LANGUAGES), format_func=names.get, default=current, key="lang_switch",
+        ":material/translate:", options=list(LANGUAGES), format_func=names.get, default=current, key="lang_switch",
         label_visibility="collapsed",
     )
     if chosen and chosen != current:
@@ -30,24 +30,24 @@ def navigation() -> st.navigation:
     page = st.Page
     sections = {
         t("nav.section.overview"): [
-            page("pages/overview.py", title=t("nav.overview"), icon="🏠", url_path="overview", default=True),
-            page("pages/progress.py", title=t("nav.progress"), icon="📈", url_path="progress"),
-            page("pages/result_sheets.py", title=t("nav.result_sheets"), icon="🖨️", url_path="result-sheets"),
+            page("pages/overview.py", title=t("nav.overview"), icon=":material/home:", url_path="overview", default=True),
+            page("pages/progress.py", title=t("nav.progress"), icon=":material/trending_up:", url_path="progress"),
+            page("pages/result_sheets.py", title=t("nav.result_sheets"), icon=":material/print:", url_path="result-sheets"),
         ],
         t("nav.section.workshops"): [
-            page("pages/focas_workshop.py", title=t("nav.focas_workshop"), icon="📝", url_path="focas"),
-            page("pages/focas_plan.py", title=t("nav.focas_plan"), icon="🎯", url_path="focas-plan"),
-            page("pages/qsip.py", title=t("nav.qsip"), icon="🔎", url_path="qsip"),
+            page("pages/focas_workshop.py", title=t("nav.focas_workshop"), icon=":material/edit_note:", url_path="focas"),
+            page("pages/focas_plan.py", title=t("nav.focas_plan"), icon=":material/flag:", url_path="focas-plan"),
+            page("pages/qsip.py", title=t("nav.qsip"), icon=":material/fact_check:", url_path="qsip"),
         ],
         t("nav.section.program"): [
-            page("pages/clusters.py", title=t("nav.clusters"), icon="🗺️", url_path="clusters"),
-            page("pages/selection.py", title=t("nav.selection"), icon="⚖️", url_path="selection"),
-            page("pages/gcd.py", title=t("nav.gcd"), icon="🤝", url_path="gcd"),
-            page("pages/instrument.py", title=t("nav.instrument"), icon="📋", url_path="instrument"),
+            page("pages/clusters.py", title=t("nav.clusters"), icon=":material/hub:", url_path="clusters"),
+            page("pages/selection.py", title=t("nav.selection"), icon=":material/balance:", url_path="selection"),
+            page("pages/gcd.py", title=t("nav.gcd"), icon=":material/groups:", url_path="gcd"),
+            page("pages/instrument.py", title=t("nav.instrument"), icon=":material/list_alt:", url_path="instrument"),
         ],
         t("nav.section.data"): [
-            page("pages/snapshots.py", title=t("nav.snapshots"), icon="📦", url_path="snapshots"),
-            page("pages/admin.py", title=t("nav.admin"), icon="🔐", url_path="admin"),
+            page("pages/snapshots.py", title=t("nav.snapshots"), icon=":material/inventory_2:", url_path="snapshots"),
+            page("pages/admin.py", title=t("nav.admin"), icon=":material/admin_panel_settings:", url_path="admin"),
         ],
     }
     return st.navigation(sections)

@@ -65,7 +65,7 @@ def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
 
 
 def show_error(error: DomainError) -> None:
-    st.error(error.message(lang()), icon="⚠️")
+    st.error(error.message(lang()), icon=":material/error:")
 
 
 def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:
@@ -109,4 +109,4 @@ def demo_badge() -> None:
     from db.setup import is_demo_database
 
     if read(is_demo_database):
-        st.sidebar.warning(t("common.demo_banner"), icon="🧪")
+        st.sidebar.warning(t("common.demo_banner"), icon=":material/science:")
