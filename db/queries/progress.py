@@ -1,0 +1,378 @@
+"""Read queries of the progress views: every figure aggregated in SQL, returned as small DataFrames.
+
+All functions take a ``Filters`` (a NamedTuple, so it hashes for the read cache) and only count
+validated FOCAS assessments. Governments in scope are chosen by department and level directly,
+and by cluster, wave and sector through cluster membership (the regional government belongs to
+every cluster of its department, so it is counted once, never once per cluster).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+import pandas as pd
+import sqlalchemy as sa
+
+from db.engine import read_session
+from db.models import (
+    Assessment,
+    AuditStage,
+    CapacityPlanItem,
+    Cluster,
+    ClusterMember,
+    ClusterPlan,
+    ClusterSector,
+    ConsensusScore,
+    Department,
+    FeedbackDimension,
+    FeedbackItem,
+    FeedbackRating,
+    FunctionalArea,
+    Government,
+    ImprovementAction,
+    Indicator,
+    Instrument,
+    Participant,
+    ParticipantScore,
+    PerformanceTarget,
+    Respondent,
+    ServiceAudit,
+)
+
+VALIDATED = "validated"
+ROUND_PAIRS = (("baseline", "midpoint"), ("baseline", "end"), ("midpoint", "end"))
+
+
+# The filters every progress view shares; plain values only, so the read cache can key on them.
+class Filters(NamedTuple):
+    department: str | None = None
+    cluster_id: str | None = None
+    wave: int | None = None
+    level: str | None = None
+    sector: str | None = None
+    from_round: str = "baseline"
+    to_round: str = "midpoint"
+
+
+def _cluster_uuid(filters: Filters) -> uuid.UUID | None:
+    return uuid.UUID(str(filters.cluster_id)) if filters.cluster_id else None
+
+
+def _cluster_scope(filters: Filters) -> sa.Select:
+    """Ids of the clusters the filters keep (department, cluster, wave, sector)."""
+    query = sa.select(Cluster.id)
+    if filters.department:
+        query = query.where(Cluster.department_code == filters.department)
+    if filters.cluster_id:
+        query = query.where(Cluster.id == _cluster_uuid(filters))
+    if filters.wave:
+        query = query.where(Cluster.wave == int(filters.wave))
+    if filters.sector:
+        query = query.where(
+            Cluster.id.in_(sa.select(ClusterSector.cluster_id).where(ClusterSector.sector == filters.sector))
+        )
+    return query
+
+
+def _government_scope(filters: Filters) -> sa.Select:
+    """Ids of the governments the filters keep."""
+    query = sa.select(Government.id)
+    if filters.department:
+        query = query.where(Government.department_code == filters.department)
+    if filters.level:
+        query = query.where(Government.level == filters.level)
+    if filters.cluster_id or filters.wave or filters.sector:
+        members = sa.select(ClusterMember.government_id).where(ClusterMember.cluster_id.in_(_cluster_scope(filters)))
+        query = query.where(Government.id.in_(members))
+    return query
+
+
+def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
+    with read_session() as session:
+        rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- filter choices -------------------------------------------------------------------------
+
+
+def filter_choices() -> dict[str, pd.DataFrame]:
+    """What the filter widgets offer: departments and clusters that exist, waves and sectors in use."""
+    departments = _frame(
+        sa.select(Department.code, Department.name)
+        .where(Department.code.in_(sa.select(Cluster.department_code).union(
+            sa.select(Government.department_code).where(
+                Government.id.in_(sa.select(Assessment.government_id))))))
+        .order_by(Department.name),
+        ["code", "name"],
+    )
+    clusters = _frame(
+        sa.select(Cluster.id, Cluster.name, Cluster.department_code, Cluster.wave).order_by(Cluster.name),
+        ["id", "name", "department_code", "wave"],
+    )
+    clusters["id"] = clusters["id"].astype(str)
+    return {"departments": departments, "clusters": clusters}
+
+
+# --- portfolio overview ---------------------------------------------------------------------
+
+
+def clusters_vs_plan(filters: Filters) -> pd.DataFrame:
+    """Per department × wave: clusters planned (ClusterPlan) and formed (Cluster rows)."""
+    plan = sa.select(ClusterPlan.department_code, ClusterPlan.wave, ClusterPlan.planned)
+    formed = (
+        sa.select(Cluster.department_code, Cluster.wave, sa.func.count().label("formed"))
+        .where(Cluster.id.in_(_cluster_scope(filters)))
+        .group_by(Cluster.department_code, Cluster.wave)
+    )
+    if filters.department:
+        plan = plan.where(ClusterPlan.department_code == filters.department)
+    if filters.wave:
+        plan = plan.where(ClusterPlan.wave == int(filters.wave))
+    planned = _frame(plan, ["department_code", "wave", "planned"])
+    if filters.cluster_id or filters.sector:
+        planned = planned.iloc[0:0]  # the plan has no clusters or sectors: only formed clusters show
+    frame = planned.merge(_frame(formed, ["department_code", "wave", "formed"]),
+                          on=["department_code", "wave"], how="outer")
+    names = _frame(sa.select(Department.code, Department.name), ["department_code", "department"])
+    frame = frame.merge(names, on="department_code", how="left")
+    frame["planned"] = frame["planned"].fillna(0).astype("int64")
+    frame["formed"] = frame["formed"].fillna(0).astype("int64")
+    frame["wave"] = frame["wave"].astype("int64")
+    return frame.loc[:, ["department_code", "department", "wave", "planned", "formed"]].sort_values(
+        ["department", "wave"], ignore_index=True)
+
+
+def assessed_governments(filters: Filters) -> pd.DataFrame:
+    """Per round × level × status: distinct governments with a FOCAS assessment."""
+    query = (
+        sa.select(Assessment.round, Government.level, Assessment.status,
+                  sa.func.count(sa.distinct(Assessment.government_id)))
+        .join(Government, Government.id == Assessment.government_id)
+        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .group_by(Assessment.round, Government.level, Assessment.status)
+    )
+    frame = _frame(query, ["round", "level", "status", "governments"])
+    frame["governments"] = frame["governments"].astype("int64")
+    return frame
+
+
+def governments_with_plan(filters: Filters) -> pd.DataFrame:
+    """Per level: distinct governments with at least one capacity-building plan item."""
+    query = (
+        sa.select(Government.level, sa.func.count(sa.distinct(CapacityPlanItem.government_id)))
+        .join(Government, Government.id == CapacityPlanItem.government_id)
+        .where(CapacityPlanItem.government_id.in_(_government_scope(filters)))
+        .group_by(Government.level)
+    )
+    frame = _frame(query, ["level", "governments"])
+    frame["governments"] = frame["governments"].astype("int64")
+    return frame
+
+
+def _audit_scope(filters: Filters) -> sa.Select:
+    query = sa.select(ServiceAudit.id).where(ServiceAudit.cluster_id.in_(_cluster_scope(filters)))
+    if filters.sector:
+        query = query.where(ServiceAudit.sector == filters.sector)
+    return query
+
+
+def audit_stages(filters: Filters) -> pd.DataFrame:
+    """Per QSIP audit cycle: its current stage (the first stage not done; 6 = all five done)."""
+    current = (
+        sa.select(
+            AuditStage.audit_id,
+            sa.func.min(sa.case((AuditStage.status != "done", AuditStage.number), else_=None)).label("stage"),
+        )
+        .group_by(AuditStage.audit_id)
+        .subquery()
+    )
+    per_audit = (
+        sa.select(ServiceAudit.cycle_year.label("cycle_year"),
+                  sa.func.coalesce(current.c.stage, sa.literal_column("6")).label("stage"))
+        .outerjoin(current, current.c.audit_id == ServiceAudit.id)
+        .where(ServiceAudit.id.in_(_audit_scope(filters)))
+        .subquery()
+    )
+    query = (
+        sa.select(per_audit.c.cycle_year, per_audit.c.stage, sa.func.count())
+        .group_by(per_audit.c.cycle_year, per_audit.c.stage)
+    )
+    frame = _frame(query, ["cycle_year", "stage", "audits"])
+    return frame.astype({"cycle_year": "int64", "stage": "int64", "audits": "int64"})
+
+
+# --- FOCAS progress -------------------------------------------------------------------------
+
+
+def governments(filters: Filters) -> pd.DataFrame:
+    """Governments in scope with at least one validated assessment (id, name, ubigeo, level, department)."""
+    query = (
+        sa.select(Government.id, Government.name, Government.ubigeo, Government.level,
+                  Government.department_code, Department.name)
+        .join(Department, Department.code == Government.department_code)
+        .where(Government.id.in_(_government_scope(filters)))
+        .where(Government.id.in_(sa.select(Assessment.government_id).where(Assessment.status == VALIDATED)))
+        .order_by(Government.ubigeo)
+    )
+    return _frame(query, ["government_id", "government", "ubigeo", "level", "department_code", "department"])
+
+
+def _consensus(filters: Filters, round_name: str) -> sa.Subquery:
+    """Scored consensus rows of validated assessments in one round (government, area, indicator code)."""
+    return (
+        sa.select(
+            Assessment.government_id.label("government_id"),
+            FunctionalArea.code.label("area_code"),
+            Indicator.code.label("indicator_code"),
+            ConsensusScore.score.label("score"),
+        )
+        .join(Assessment, Assessment.id == ConsensusScore.assessment_id)
+        .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
+        .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
+        .where(Assessment.round == round_name, Assessment.status == VALIDATED)
+        .where(ConsensusScore.score.is_not(None))
+        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .subquery(f"c_{round_name}")
+    )
+
+
+def area_scores(filters: Filters) -> pd.DataFrame:
+    """Per government × round × area (rounds of the comparison): mean consensus score, indicators scored."""
+    query = (
+        sa.select(Assessment.government_id, Assessment.round, FunctionalArea.code,
+                  sa.func.avg(ConsensusScore.score), sa.func.count(ConsensusScore.score))
+        .join(Assessment, Assessment.id == ConsensusScore.assessment_id)
+        .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
+        .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
+        .where(Assessment.round.in_([filters.from_round, filters.to_round]), Assessment.status == VALIDATED)
+        .where(ConsensusScore.score.is_not(None))
+        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .group_by(Assessment.government_id, Assessment.round, FunctionalArea.code)
+    )
+    frame = _frame(query, ["government_id", "round", "area_code", "area_score", "n_indicators"])
+    return frame.astype({"area_score": "float64", "n_indicators": "int64"})
+
+
+def comparable_area_progress(filters: Filters) -> pd.DataFrame:
+    """Per government × area: means over the indicators scored in BOTH rounds (matched by code).
+
+    The area is the indicator's area in the earlier round, as ``assessments.scoring.progress`` does.
+    """
+    before = _consensus(filters, filters.from_round)
+    after = _consensus(filters, filters.to_round)
+    query = (
+        sa.select(before.c.government_id, before.c.area_code,
+                  sa.func.avg(before.c.score), sa.func.avg(after.c.score), sa.func.count())
+        .join(after, sa.and_(after.c.government_id == before.c.government_id,
+                             after.c.indicator_code == before.c.indicator_code))
+        .group_by(before.c.government_id, before.c.area_code)
+    )
+    frame = _frame(query, ["government_id", "area_code", "area_score_from", "area_score_to", "n_comparable"])
+    return frame.astype({"area_score_from": "float64", "area_score_to": "float64", "n_comparable": "int64"})
+
+
+def area_names() -> pd.DataFrame:
+    """Area code → names in both languages and display position (from the default instrument first)."""
+    query = (
+        sa.select(FunctionalArea.code, FunctionalArea.name_es, FunctionalArea.name_en, FunctionalArea.position,
+                  sa.case((Instrument.is_default == sa.true(), 0), else_=1).label("rank"))
+        .join(Instrument, Instrument.id == FunctionalArea.instrument_id)
+    )
+    frame = _frame(query, ["area_code", "name_es", "name_en", "position", "rank"])
+    frame = frame.sort_values(["rank", "position"]).drop_duplicates("area_code")
+    return frame.drop(columns="rank").reset_index(drop=True)
+
+
+def participant_means(filters: Filters) -> pd.DataFrame:
+    """Per participant of the compared rounds: mean of their individual scores (the room's spread).
+
+    Meant for one cluster or government at a time; ``participant_id`` is kept so a participant counts once.
+    """
+    query = (
+        sa.select(Participant.id, Assessment.government_id, Assessment.round, Participant.sex,
+                  Participant.indigenous, sa.func.avg(ParticipantScore.score), sa.func.count())
+        .join(Participant, Participant.id == ParticipantScore.participant_id)
+        .join(Assessment, Assessment.id == ParticipantScore.assessment_id)
+        .where(Assessment.round.in_([filters.from_round, filters.to_round]), Assessment.status == VALIDATED)
+        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .group_by(Participant.id, Assessment.government_id, Assessment.round, Participant.sex,
+                  Participant.indigenous)
+    )
+    frame = _frame(query, ["participant_id", "government_id", "round", "sex", "indigenous", "mean_score",
+                           "n_scores"])
+    return frame.astype({"mean_score": "float64", "n_scores": "int64"})
+
+
+def targets(filters: Filters) -> pd.DataFrame:
+    """Performance targets of the later round for governments in scope."""
+    query = (
+        sa.select(PerformanceTarget.government_id, PerformanceTarget.round, PerformanceTarget.area_code,
+                  PerformanceTarget.target)
+        .where(PerformanceTarget.round == filters.to_round)
+        .where(PerformanceTarget.government_id.in_(_government_scope(filters)))
+    )
+    frame = _frame(query, ["government_id", "round", "area_code", "target"])
+    return frame.astype({"target": "float64"})
+
+
+def plan_items(filters: Filters) -> pd.DataFrame:
+    """Capacity-building plan items per government × area × status (counts)."""
+    query = (
+        sa.select(CapacityPlanItem.government_id, CapacityPlanItem.area_code, CapacityPlanItem.status,
+                  sa.func.count())
+        .where(CapacityPlanItem.government_id.in_(_government_scope(filters)))
+        .group_by(CapacityPlanItem.government_id, CapacityPlanItem.area_code, CapacityPlanItem.status)
+    )
+    frame = _frame(query, ["government_id", "area_code", "status", "items"])
+    return frame.astype({"items": "int64"})
+
+
+def roadmap_actions(filters: Filters) -> pd.DataFrame:
+    """QSIP roadmap actions per cycle × status, with how many are quick wins."""
+    query = (
+        sa.select(ServiceAudit.cycle_year, ImprovementAction.status, sa.func.count(),
+                  sa.func.sum(sa.case((ImprovementAction.quick_win == sa.true(), 1), else_=0)))
+        .join(ServiceAudit, ServiceAudit.id == ImprovementAction.audit_id)
+        .where(ServiceAudit.id.in_(_audit_scope(filters)))
+        .group_by(ServiceAudit.cycle_year, ImprovementAction.status)
+    )
+    frame = _frame(query, ["cycle_year", "status", "actions", "quick_wins"])
+    return frame.astype({"cycle_year": "int64", "actions": "int64", "quick_wins": "int64"})
+
+
+# --- QSIP feedback --------------------------------------------------------------------------
+
+
+def feedback_groups(filters: Filters) -> pd.DataFrame:
+    """Respondent-dimension scores pooled per cycle × dimension × respondent type × sex × indigenous.
+
+    Each respondent's dimension score is the mean of their item ratings (as in
+    ``assessments.qsip_summary``); a group carries the count and the SUM of those scores, so any
+    coarser grouping is an exact mean (sum / count) without reading respondents again.
+    """
+    per_respondent = (
+        sa.select(
+            ServiceAudit.cycle_year.label("cycle_year"),
+            FeedbackDimension.code.label("dimension"),
+            Respondent.id.label("respondent_id"),
+            Respondent.respondent_type.label("respondent_type"),
+            Respondent.sex.label("sex"),
+            Respondent.indigenous.label("indigenous"),
+            sa.func.avg(FeedbackRating.rating).label("score"),
+        )
+        .join(Respondent, Respondent.id == FeedbackRating.respondent_id)
+        .join(ServiceAudit, ServiceAudit.id == Respondent.audit_id)
+        .join(FeedbackItem, FeedbackItem.id == FeedbackRating.item_id)
+        .join(FeedbackDimension, FeedbackDimension.id == FeedbackItem.dimension_id)
+        .where(ServiceAudit.id.in_(_audit_scope(filters)))
+        .group_by(ServiceAudit.cycle_year, FeedbackDimension.code, Respondent.id, Respondent.respondent_type,
+                  Respondent.sex, Respondent.indigenous)
+        .subquery()
+    )
+    keys = [per_respondent.c.cycle_year, per_respondent.c.dimension, per_respondent.c.respondent_type,
+            per_respondent.c.sex, per_respondent.c.indigenous]
+    query = sa.select(*keys, sa.func.count(), sa.func.sum(per_respondent.c.score)).group_by(*keys)
+    frame = _frame(query, ["cycle_year", "dimension", "respondent_type", "sex", "indigenous", "n", "score_sum"])
+    return frame.astype({"cycle_year": "int64", "n": "int64", "score_sum": "float64"})
