@@ -1,0 +1,60 @@
+"""Login: username and password, the first administrator of a new installation, optional SSO."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assessments import accounts
+from assessments.errors import DomainError
+from db.engine import write_session
+from pages import _access_gate as gate
+from pages import ui
+
+t = ui.t
+mode = st.session_state.get(gate.MODE_KEY) or accounts.login_mode()
+
+notice = st.session_state.pop(gate.NOTICE_KEY, None)
+if notice:
+    st.info(t(notice), icon=":material/info:")
+
+if mode == "first_admin":
+    st.title(t("access.first_admin.title"))
+    st.write(t("access.first_admin.intro"))
+    with st.form("first_admin_form"):
+        username = st.text_input(t("access.username"), key="first_admin.username", max_chars=40)
+        full_name = st.text_input(t("access.full_name"), key="first_admin.full_name", max_chars=120)
+        password = st.text_input(t("access.password"), type="password", key="first_admin.password")
+        confirm = st.text_input(t("access.password_confirm"), type="password", key="first_admin.confirm")
+        submitted = st.form_submit_button(t("access.first_admin.create"), type="primary")
+    if submitted:
+        if password != confirm:
+            st.error(t("access.password_mismatch"), icon=":material/error:")
+        else:
+            try:
+                with write_session() as session:
+                    actor = accounts.create_first_admin(session=session, username=username, password=password,
+                                                        full_name=full_name)
+            except DomainError as error:
+                ui.show_error(error)
+            else:
+                gate.sign_in(actor)
+                st.rerun()
+else:
+    st.title(t("access.login.title"))
+    with st.form("login_form"):
+        username = st.text_input(t("access.username"), key="login.username", max_chars=64)
+        password = st.text_input(t("access.password"), type="password", key="login.password")
+        submitted = st.form_submit_button(t("access.login.submit"), type="primary")
+    if submitted:
+        with write_session() as session:
+            result = accounts.authenticate(session=session, username=username, password=password)
+        if result.actor is None:
+            st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")
+        else:
+            gate.sign_in(result.actor)
+            st.rerun()
+    if gate.sso_configured():
+        st.divider()
+        if st.button(t("access.login.sso"), key="login.sso", icon=":material/key:"):
+            st.login()
+    st.caption(t("access.login.help"))
