@@ -1,7 +1,208 @@
-"""Page under construction in this session (replaced by its issue's work)."""
+"""Performance targets per area and the government's capacity-building plan, weakest areas first."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
+from assessments import capacity_plan, scoring
+from db.engine import write_session
+from db.models.base import ITEM_STATUSES
+from db.queries import focas as queries
+from db.queries import registry
 from pages import ui
 
-st.title(ui.t("nav.focas_plan"))
+t = ui.t
+lang = ui.lang()
+
+
+def remembered_select(label: str, options: list, key: str, format_func):
+    """A selectbox whose choice survives page switches (shared with the workshop page)."""
+    value_key = f"{key}_value"
+    remembered = st.session_state.get(value_key)
+    index = options.index(remembered) if remembered in options else 0
+    chosen = st.selectbox(label, options=options, index=index, format_func=format_func, key=key)
+    st.session_state[value_key] = chosen
+    return chosen
+
+
+def save(work, *, success: str | None = None):
+    def run():
+        with write_session() as session:
+            return work(session) or True
+    return ui.attempt(run, success=success)
+
+
+st.title(t("capplan.title"))
+st.caption(t("capplan.caption"))
+for kind, message in st.session_state.pop("capplan.flash", []):
+    getattr(st, kind)(message)
+
+clusters = ui.read(registry.clusters)
+if clusters.empty:
+    st.info(t("focas.no_clusters"))
+    st.stop()
+departments = list(dict.fromkeys(clusters["department_code"]))
+department_names = dict(zip(clusters["department_code"], clusters["department"]))
+c1, c2, c3 = st.columns([1, 1.2, 2])
+with c1:
+    department = remembered_select(t("common.department"), departments, "focas.department", department_names.get)
+in_department = clusters.loc[clusters["department_code"] == department]
+cluster_names = dict(zip(in_department["id"], in_department["name"]))
+with c2:
+    cluster_id = remembered_select(t("common.cluster"), list(cluster_names), "focas.cluster", cluster_names.get)
+members = ui.read(registry.cluster_members, cluster_id)
+member_names = {row["id"]: f"{row['name']} ({t('level.' + row['level'])})" for row in members.to_dict("records")}
+with c3:
+    government_id = remembered_select(t("common.government"), list(member_names), "focas.government",
+                                      member_names.get)
+
+context = ui.read(queries.plan_areas, government_id)
+instrument = ui.read(queries.instrument, context["instrument_id"])
+names = {area.code: area.name.get(lang) for area in instrument.areas}
+consensus = ui.read(queries.government_consensus, government_id)
+scale = {"scale_min": instrument.scale_min, "scale_max": instrument.scale_max}
+by_round = {}
+for round_name in ("baseline", "midpoint", "end"):
+    part = consensus.loc[consensus["round"] == round_name]
+    if not part.empty:
+        by_round[round_name] = scoring.indexes(part, **scale)[0].set_index("area_code")["area_score"]
+targets = ui.read(queries.targets, government_id)
+target_of = {(r["area_code"], r["round"]): r["target"] for r in targets.to_dict("records")}
+
+# --- targets next to the scores -------------------------------------------------------------------
+st.subheader(t("capplan.targets.title"))
+st.caption(t("capplan.targets.caption", min=instrument.scale_min, max=instrument.scale_max))
+codes = instrument.area_codes()
+frame = pd.DataFrame({
+    "area": [f"{c} · {names[c]}" for c in codes],
+    "baseline": [by_round.get("baseline", pd.Series(dtype=float)).get(c) for c in codes],
+    "midpoint": [by_round.get("midpoint", pd.Series(dtype=float)).get(c) for c in codes],
+    "target_midpoint": [target_of.get((c, "midpoint")) for c in codes],
+    "end": [by_round.get("end", pd.Series(dtype=float)).get(c) for c in codes],
+    "target_end": [target_of.get((c, "end")) for c in codes],
+}).astype({"baseline": float, "midpoint": float, "target_midpoint": float, "end": float, "target_end": float})
+number = {"format": "%.2f", "width": "small"}
+with st.form("capplan.targets_form"):
+    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"capplan.targets.{government_id}",
+                            column_config={
+                                "area": st.column_config.TextColumn(t("focas.area"), disabled=True, width="large"),
+                                "baseline": st.column_config.NumberColumn(t("round.baseline"), disabled=True, **number),
+                                "midpoint": st.column_config.NumberColumn(t("round.midpoint"), disabled=True,
+                                                                          **number),
+                                "target_midpoint": st.column_config.NumberColumn(
+                                    t("capplan.targets.midpoint"), step=0.1, min_value=float(instrument.scale_min),
+                                    max_value=float(instrument.scale_max), **number),
+                                "end": st.column_config.NumberColumn(t("round.end"), disabled=True, **number),
+                                "target_end": st.column_config.NumberColumn(
+                                    t("capplan.targets.end"), step=0.1, min_value=float(instrument.scale_min),
+                                    max_value=float(instrument.scale_max), **number),
+                            })
+    submitted = st.form_submit_button(t("capplan.targets.save"), type="primary")
+if submitted:
+    changes, expected = {}, {}
+    for code, (_, before), (_, after) in zip(codes, frame.iterrows(), edited.iterrows()):
+        for column, round_name in (("target_midpoint", "midpoint"), ("target_end", "end")):
+            old, new = before[column], after[column]
+            if (pd.isna(old) and pd.isna(new)) or old == new:
+                continue
+            changes[(code, round_name)] = None if pd.isna(new) else float(new)
+            expected[(code, round_name)] = None if pd.isna(old) else float(old)
+    if changes and save(lambda s: capacity_plan.set_targets(session=s, actor=ui.actor(), government_id=government_id,
+                                                            targets=changes, expected=expected)):
+        st.session_state.setdefault("capplan.flash", []).append(("success", t("capplan.targets.saved", n=len(changes))))
+        st.session_state.pop(f"capplan.targets.{government_id}", None)
+        st.rerun()
+
+# --- the capacity-building plan -------------------------------------------------------------------
+st.subheader(t("capplan.items.title"))
+ranked_frame = context["area_scores"]
+ranked = [c for c in scoring.rank_areas_for_plan(ranked_frame) if c in names] if not ranked_frame.empty else []
+ranked += [c for c in codes if c not in ranked]
+score_of = dict(zip(ranked_frame["area_code"], ranked_frame["area_score"])) if not ranked_frame.empty else {}
+if context["round"]:
+    weakest = ", ".join(f"{c} ({score_of[c]:.2f})" for c in ranked[:3] if c in score_of)
+    st.caption(t("capplan.items.weakest", round=t(f"round.{context['round']}"), areas=weakest))
+else:
+    st.caption(t("capplan.items.no_scores"))
+
+
+def area_label(code: str) -> str:
+    score = score_of.get(code)
+    return f"{code} · {names[code]}" + ("" if score is None or pd.isna(score) else f" ({score:.2f})")
+
+
+items = ui.read(queries.plan_items, government_id)
+TYPES = capacity_plan.INTERVENTION_TYPES
+
+
+def item_form(key: str, current: dict | None) -> capacity_plan.PlanItemInput | None:
+    current = current or {}
+    with st.form(key, clear_on_submit=not current):
+        a1, a2, a3 = st.columns([3, 2, 1])
+        area = a1.selectbox(t("focas.area"), ranked, format_func=area_label,
+                            index=ranked.index(current["area_code"]) if current.get("area_code") in ranked else 0,
+                            help=t("capplan.items.area_help"))
+        kind = a2.selectbox(t("capplan.field.type"), TYPES, format_func=lambda v: t(f"capplan.type.{v}"),
+                            index=TYPES.index(current.get("intervention_type", "training")))
+        sequence = a3.number_input(t("capplan.field.sequence"), min_value=1, max_value=999, step=1,
+                                   value=int(current.get("sequence") or (len(items) + 1)),
+                                   help=t("capplan.field.sequence_help"))
+        what = st.text_area(t("capplan.field.what"), value=current.get("what", ""), height=70)
+        b1, b2 = st.columns(2)
+        who = b1.text_input(t("capplan.field.who"), value=current.get("who_staff", ""))
+        where = b2.text_input(t("capplan.field.where"), value=current.get("where_place", ""))
+        resources = b1.text_input(t("capplan.field.resources"), value=current.get("resources", ""))
+        other = b2.text_input(t("capplan.field.other_support"), value=current.get("other_support", ""),
+                              help=t("capplan.field.other_support_help"))
+        d1, d2, d3 = st.columns(3)
+        start = d1.date_input(t("capplan.field.start"), value=current.get("planned_start"), format="DD/MM/YYYY")
+        end = d2.date_input(t("capplan.field.end"), value=current.get("planned_end"), format="DD/MM/YYYY")
+        status = d3.selectbox(t("capplan.field.status"), ITEM_STATUSES, format_func=lambda v: t(f"capplan.status.{v}"),
+                              index=ITEM_STATUSES.index(current.get("status", "planned")))
+        submitted = st.form_submit_button(t("common.save") if current else t("capplan.items.add"), type="primary")
+    if not submitted:
+        return None
+    return capacity_plan.PlanItemInput(area_code=area, intervention_type=kind, what=what, who_staff=who,
+                                       where_place=where, sequence=sequence, resources=resources,
+                                       other_support=other, planned_start=start, planned_end=end, status=status)
+
+
+if items.empty:
+    st.info(t("capplan.items.none"))
+else:
+    shown = items.assign(
+        area_code=items["area_code"].map(lambda c: f"{c} · {names.get(c, c)}"),
+        intervention_type=items["intervention_type"].map(lambda v: t(f"capplan.type.{v}")),
+        status=items["status"].map(lambda v: t(f"capplan.status.{v}")),
+    )[["sequence", "area_code", "intervention_type", "what", "who_staff", "where_place", "resources",
+       "other_support", "planned_start", "planned_end", "status"]]
+    ui.table(shown, file_name="plan_de_capacidades.csv", key="capplan.items_table", column_labels={
+        "sequence": t("capplan.field.sequence"), "area_code": t("focas.area"), "intervention_type": t("capplan.field.type"),
+        "what": t("capplan.field.what"), "who_staff": t("capplan.field.who"), "where_place": t("capplan.field.where"),
+        "resources": t("capplan.field.resources"), "other_support": t("capplan.field.other_support"),
+        "planned_start": t("capplan.field.start"), "planned_end": t("capplan.field.end"),
+        "status": t("capplan.field.status")})
+
+with st.expander(t("capplan.items.add_title"), expanded=items.empty):
+    data = item_form(f"capplan.add.{government_id}", None)
+    if data and save(lambda s: capacity_plan.add_plan_item(session=s, actor=ui.actor(), government_id=government_id,
+                                                           data=data)):
+        st.session_state.setdefault("capplan.flash", []).append(("success", t("capplan.items.added")))
+        st.rerun()
+
+if not items.empty:
+    with st.expander(t("capplan.items.edit_title")):
+        records = {r["id"]: r for r in items.to_dict("records")}
+        chosen = st.selectbox(t("capplan.items.pick"), list(records), key="capplan.edit_pick",
+                              format_func=lambda i: f"{records[i]['sequence']}. {records[i]['what'][:80]}")
+        current = records[chosen]
+        data = item_form(f"capplan.edit.{chosen}", current)
+        if data and save(lambda s: capacity_plan.update_plan_item(
+                session=s, actor=ui.actor(), item_id=chosen, data=data, expected_updated_at=current["updated_at"])):
+            st.session_state.setdefault("capplan.flash", []).append(("success", t("common.saved")))
+            st.rerun()
+        if st.button(t("capplan.items.delete"), key=f"capplan.delete.{chosen}"):
+            if save(lambda s: capacity_plan.delete_plan_item(session=s, actor=ui.actor(), item_id=chosen)):
+                st.session_state.setdefault("capplan.flash", []).append(("success", t("capplan.items.deleted")))
+                st.rerun()

@@ -1,7 +1,559 @@
-"""Page under construction in this session (replaced by its issue's work)."""
+"""FOCAS workshop: pick a government and round, record the room, everyone's scores, the consensus, and validate."""
 
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
+from assessments import focas
+from assessments.errors import Conflict, DomainError, ValidationFailed
+from assessments.instruments import MANDATORY_AREA_CODES
+from assessments.scoring import validate_score
+from db.engine import write_session
+from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, ROUNDS, SEXES
+from db.queries import focas as queries
+from db.queries import registry
 from pages import ui
 
-st.title(ui.t("nav.focas_workshop"))
+t = ui.t
+lang = ui.lang()
+SECTIONS = ("participants", "scores", "results", "instrument", "validation")
+
+
+def remembered_select(label: str, options: list, key: str, format_func, **kwargs):
+    """A selectbox whose choice survives page switches (its value is kept outside the widget's key)."""
+    value_key = f"{key}_value"
+    remembered = st.session_state.get(value_key)
+    index = options.index(remembered) if remembered in options else 0
+    chosen = st.selectbox(label, options=options, index=index, format_func=format_func, key=key, **kwargs)
+    st.session_state[value_key] = chosen
+    return chosen
+
+
+def save(work, *, success: str | None = None):
+    """Run one write unit of work; show a translated error instead of a traceback."""
+    def run():
+        with write_session() as session:
+            return work(session)
+    return ui.attempt(run, success=success)
+
+
+def flash(message: str, kind: str = "success") -> None:
+    st.session_state.setdefault("focas.flash", []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop("focas.flash", []):
+        getattr(st, kind)(message)
+
+
+# --- choose government and round -------------------------------------------------------------
+
+st.title(t("focas.title"))
+st.caption(t("focas.caption"))
+show_flash()
+
+clusters = ui.read(registry.clusters)
+if clusters.empty:
+    st.info(t("focas.no_clusters"))
+    st.stop()
+departments = list(dict.fromkeys(clusters["department_code"]))
+department_names = dict(zip(clusters["department_code"], clusters["department"]))
+left, mid, right, last = st.columns([1, 1.2, 2, 1])
+with left:
+    department = remembered_select(t("common.department"), departments, "focas.department", department_names.get)
+in_department = clusters.loc[clusters["department_code"] == department]
+cluster_names = dict(zip(in_department["id"], in_department["name"]))
+with mid:
+    cluster_id = remembered_select(t("common.cluster"), list(cluster_names), "focas.cluster", cluster_names.get)
+members = ui.read(registry.cluster_members, cluster_id)
+member_names = {row["id"]: f"{row['name']} ({t('level.' + row['level'])})" for row in members.to_dict("records")}
+with right:
+    government_id = remembered_select(t("common.government"), list(member_names), "focas.government",
+                                      member_names.get)
+with last:
+    round_name = remembered_select(t("common.round"), list(ROUNDS), "focas.round", lambda r: t(f"round.{r}"))
+
+rounds = ui.read(queries.government_assessments, government_id)
+if not rounds.empty:
+    status_line = " · ".join(
+        f"{t('round.' + r['round'])}: {t('focas.status.' + r['status'])} ({r['n_participants']} "
+        f"{t('focas.people')}, {r['n_consensus']} {t('focas.agreed_short')})"
+        for r in rounds.to_dict("records")
+    )
+    st.caption(status_line)
+existing = rounds.loc[rounds["round"] == round_name]
+
+if existing.empty:
+    st.subheader(t("focas.start.title", round=t(f"round.{round_name}")))
+    if round_name != "baseline":
+        st.caption(t("focas.start.reuses_baseline"))
+    with st.form("focas.start_form"):
+        c1, c2, c3 = st.columns(3)
+        workshop_date = c1.date_input(t("focas.field.date"), value=date.today(), format="DD/MM/YYYY")
+        place = c2.text_input(t("focas.field.place"))
+        facilitator = c3.text_input(t("focas.field.facilitator"), value=ui.actor().full_name)
+        started = st.form_submit_button(t("focas.start.button"), type="primary")
+    if started:
+        result = save(lambda s: focas.start_assessment(
+            session=s, actor=ui.actor(), government_id=government_id, cluster_id=cluster_id, round=round_name,
+            workshop_date=workshop_date, place=place, facilitator=facilitator))
+        if result:
+            flash(t("focas.start.created" if result[1] else "focas.start.resumed"))
+            st.rerun()
+    st.stop()
+
+assessment_id = existing.iloc[0]["id"]
+header = ui.read(queries.assessment_header, assessment_id)
+instrument = ui.read(queries.instrument, header["instrument_id"])
+validated = header["status"] == "validated"
+scale_text = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in instrument.levels)
+
+# --- header: status, details, the lock ------------------------------------------------------
+
+version_note = t("focas.instrument.default_version", version=header["instrument_version"]) \
+    if header["instrument_is_default"] else t("focas.instrument.own_version", version=header["instrument_version"],
+                                              based_on=header["based_on_version"] or "—")
+st.markdown(f"**{header['government']}** · {t('round.' + header['round'])} · {version_note}")
+if validated:
+    st.success(t("focas.validated_on", when=header["validated_at"].strftime("%d/%m/%Y %H:%M"),
+                 who=header["validated_by"] or "—"), icon="🔒")
+    with st.expander(t("focas.locked.correct"), expanded=bool(st.session_state.get("focas.reason"))):
+        st.caption(t("focas.locked.help"))
+        st.text_input(t("focas.locked.reason"), key="focas.reason", max_chars=400)
+    reason = (st.session_state.get("focas.reason") or "").strip() or None
+else:
+    st.info(t("focas.draft_autosave"), icon="💾")
+    reason = None
+editable = not validated or bool(reason)
+
+with st.expander(t("focas.details.title")):
+    with st.form(f"focas.details.{assessment_id}"):
+        c1, c2, c3 = st.columns(3)
+        new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format="DD/MM/YYYY")
+        new_place = c2.text_input(t("focas.field.place"), value=header["place"])
+        new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"])
+        new_notes = st.text_area(t("common.notes"), value=header["notes"])
+        if st.form_submit_button(t("common.save"), disabled=not editable):
+            if save(lambda s: focas.update_details(
+                    session=s, actor=ui.actor(), assessment_id=assessment_id, workshop_date=new_date,
+                    place=new_place, facilitator=new_facilitator, notes=new_notes,
+                    expected_updated_at=header["updated_at"], reason=reason)):
+                flash(t("common.saved"))
+                st.rerun()
+
+section = st.segmented_control(
+    t("focas.section"), options=list(SECTIONS), format_func=lambda s: t(f"focas.section.{s}"),
+    default=st.session_state.get("focas.section_value", "participants"), required=True, key="focas.section",
+    label_visibility="collapsed",
+)
+st.session_state["focas.section_value"] = section
+
+
+# --- participants -----------------------------------------------------------------------------
+
+
+def participant_fields(prefix: str, current: dict | None = None) -> focas.ParticipantInput:
+    current = current or {}
+    c1, c2, c3 = st.columns([2, 1, 2])
+    full_name = c1.text_input(t("focas.participant.name"), value=current.get("full_name", ""), key=f"{prefix}.name")
+    code = c2.text_input(t("focas.participant.code"), value=current.get("code", ""), key=f"{prefix}.code",
+                         help=t("focas.participant.code_help"))
+    organisation = c3.text_input(t("focas.participant.organisation"), value=current.get("organisation", ""),
+                                 key=f"{prefix}.organisation")
+    c4, c5, c6 = st.columns(3)
+    sex = c4.selectbox(t("focas.participant.sex"), SEXES, format_func=lambda v: t(f"sex.{v}"),
+                       index=SEXES.index(current.get("sex", "female")), key=f"{prefix}.sex")
+    indigenous = c5.selectbox(t("focas.participant.indigenous"), INDIGENOUS,
+                              format_func=lambda v: t(f"indigenous.{v}"),
+                              index=INDIGENOUS.index(current.get("indigenous", "undisclosed")),
+                              key=f"{prefix}.indigenous", help=t("focas.participant.indigenous_help"))
+    role = c6.selectbox(t("focas.participant.role"), PARTICIPANT_ROLES, format_func=lambda v: t(f"focas.role.{v}"),
+                        index=PARTICIPANT_ROLES.index(current.get("role", "official")), key=f"{prefix}.role")
+    return focas.ParticipantInput(full_name=full_name, code=code, sex=sex, indigenous=indigenous, role=role,
+                                  organisation=organisation)
+
+
+def participants_section() -> None:
+    people = ui.read(queries.participants, assessment_id)
+    counts = ui.read(queries.attendance, assessment_id)
+    st.subheader(t("focas.attendance.title", n=len(people)))
+    c1, c2, c3 = st.columns(3)
+    for column, dimension, prefix in ((c1, "sex", "sex"), (c2, "indigenous", "indigenous"),
+                                      (c3, "role", "focas.role")):
+        with column:
+            st.markdown(f"**{t('focas.attendance.' + dimension)}**")
+            for value, n in counts[dimension].items():
+                st.write(f"{t(prefix + '.' + value)}: {n}")
+    for key in focas.attendance_warnings(counts):
+        st.warning(t(key), icon="⚠️")
+
+    with st.form("focas.add_participant", clear_on_submit=True):
+        st.markdown(f"**{t('focas.participant.add')}**")
+        data = participant_fields("focas.new")
+        added = st.form_submit_button(t("focas.participant.add_button"), type="primary", disabled=not editable)
+    if added:
+        row = save(lambda s: focas.add_participant(session=s, actor=ui.actor(), assessment_id=assessment_id,
+                                                   data=data, reason=reason))
+        if row:
+            flash(t("focas.participant.added", code=row.code))
+            st.rerun()
+
+    if people.empty:
+        st.info(t("focas.participant.none"))
+        return
+    shown = people.assign(
+        sex=people["sex"].map(lambda v: t(f"sex.{v}")),
+        indigenous=people["indigenous"].map(lambda v: t(f"indigenous.{v}")),
+        role=people["role"].map(lambda v: t(f"focas.role.{v}")),
+    )[["code", "full_name", "sex", "indigenous", "role", "organisation", "n_scores"]]
+    ui.table(shown, file_name="participantes.csv", key="focas.participants_table", column_labels={
+        "code": t("focas.participant.code"), "full_name": t("focas.participant.name"),
+        "sex": t("focas.participant.sex"), "indigenous": t("focas.participant.indigenous"),
+        "role": t("focas.participant.role"), "organisation": t("focas.participant.organisation"),
+        "n_scores": t("focas.participant.n_scores")})
+
+    with st.expander(t("focas.participant.edit")):
+        records = {r["id"]: r for r in people.to_dict("records")}
+        chosen = st.selectbox(t("focas.participant.pick"), list(records),
+                              format_func=lambda i: f"{records[i]['code']} · {records[i]['full_name']}",
+                              key="focas.edit_pick")
+        current = records[chosen]
+        with st.form(f"focas.edit_participant.{chosen}"):
+            data = participant_fields(f"focas.edit.{chosen}", current)
+            b1, b2 = st.columns(2)
+            update = b1.form_submit_button(t("common.save"), disabled=not editable)
+            remove = b2.form_submit_button(t("focas.participant.remove"), disabled=not editable)
+        if update and save(lambda s: focas.update_participant(
+                session=s, actor=ui.actor(), participant_id=chosen, data=data,
+                expected_updated_at=current["updated_at"], reason=reason)):
+            flash(t("common.saved"))
+            st.rerun()
+        if remove and save(lambda s: focas.remove_participant(session=s, actor=ui.actor(), participant_id=chosen,
+                                                              reason=reason) or True):
+            flash(t("focas.participant.removed", code=current["code"]))
+            st.rerun()
+
+
+# --- scores: one grid per area, then the consensus --------------------------------------------
+
+
+def editor_state(key: str) -> dict:
+    state = st.session_state.get(key)
+    return dict(state) if isinstance(state, dict) else {}
+
+
+def bump(key_base: str) -> None:
+    st.session_state[f"{key_base}.v"] = st.session_state.get(f"{key_base}.v", 0) + 1
+
+
+def descriptors_table(area) -> pd.DataFrame:
+    return pd.DataFrame([
+        {t("focas.indicator"): f"{ind.code} · {ind.name.get(lang)}",
+         **{f"{lv.level} · {lv.name.get(lang)}": ind.descriptors[lv.level].get(lang)
+            for lv in instrument.levels if lv.level in ind.descriptors}}
+        for ind in area.indicators
+    ])
+
+
+def grid(area) -> None:
+    """Participants × indicators; every accepted cell is written on the rerun it arrives in."""
+    key_base = f"focas.grid.{assessment_id}.{area.code}"
+    frame = ui.read(queries.score_grid, assessment_id, area.code)
+    if frame.empty:
+        st.info(t("focas.scores.no_participants"))
+        return
+    codes = area.indicator_codes()
+    ids = [str(p) for p in frame["participant_id"]]
+    labels = dict(zip(ids, frame["code"]))
+    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{len(ids)}.{int(editable)}"
+    stored = {(pid, code): (None if pd.isna(v) else int(v))
+              for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
+    edits = {}
+    for position, cells in editor_state(editor_key).get("edited_rows", {}).items():
+        position = int(position)
+        if position < len(ids):
+            edits.update({(ids[position], code): value for code, value in cells.items() if code in codes})
+    shown_before = st.session_state.get(f"{key_base}.shown", {})
+
+    def check(cell, value):
+        focas.check_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"],
+                          participant=labels[cell[0]], indicator=cell[1])
+
+    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
+    if sync.new:
+        by_participant: dict = {}
+        for (pid, code), value in sync.new.items():
+            by_participant.setdefault(pid, {})[code] = value
+        expected: dict = {}
+        for (pid, code), value in sync.expected.items():
+            expected.setdefault(pid, {})[code] = value
+        try:
+            with write_session() as session:
+                focas.apply_grid_edits(session=session, actor=ui.actor(), assessment_id=assessment_id,
+                                       area_code=area.code, edited_rows=by_participant, expected=expected,
+                                       reason=reason)
+        except Conflict as error:
+            flash(error.message(lang), "error")
+            bump(key_base)
+            st.rerun()
+        except DomainError as error:
+            ui.show_error(error)
+        frame = ui.read(queries.score_grid, assessment_id, area.code)
+        stored = {(pid, code): (None if pd.isna(v) else int(v))
+                  for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
+    if sync.stale:
+        flash(t("focas.scores.changed_elsewhere"), "info")
+        bump(key_base)
+        st.rerun()
+    for error in sync.bad.values():
+        st.error(error.message(lang), icon="⛔")
+
+    display = pd.DataFrame({"who": [f"{c} · {n}" if n else c for c, n in zip(frame["code"], frame["full_name"])]})
+    for code in codes:
+        display[code] = [None if pd.isna(v) else str(int(v)) for v in frame[code]]
+    config = {"who": st.column_config.TextColumn(t("focas.scores.participant"), disabled=True, pinned=True)}
+    for indicator in area.indicators:
+        help_text = f"{indicator.name.get(lang)}\n\n" + "\n\n".join(
+            f"{lv.level} · {lv.name.get(lang)}: {indicator.descriptors[lv.level].get(lang)}"
+            for lv in instrument.levels if lv.level in indicator.descriptors)
+        config[indicator.code] = st.column_config.TextColumn(indicator.code, help=help_text, width="small",
+                                                             max_chars=3)
+    st.data_editor(display, key=editor_key, hide_index=True, column_config=config, disabled=not editable,
+                   width="stretch", height=min(38 + 35 * len(display), 900))
+    shown = dict(stored)
+    shown.update(edits)
+    st.session_state[f"{key_base}.shown"] = shown
+    done = sum(v is not None for v in stored.values())
+    st.caption(t("focas.scores.progress", done=done, total=len(stored), scale=scale_text))
+
+
+def consensus(area) -> None:
+    """Suggested median, spread and flag per indicator; the agreed score and evidence are typed here."""
+    key_base = f"focas.consensus.{assessment_id}.{area.code}"
+    table = ui.read(queries.consensus_table, assessment_id, area.code)
+    codes = list(table["indicator_code"])
+    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{int(editable)}"
+
+    def stored_of(frame):
+        return {**{(c, "agreed"): (None if pd.isna(v) else int(v)) for c, v in zip(frame["indicator_code"],
+                                                                                 frame["agreed"])},
+                **{(c, "evidence"): e for c, e in zip(frame["indicator_code"], frame["evidence"])}}
+
+    stored = stored_of(table)
+    edits = {}
+    for position, cells in editor_state(editor_key).get("edited_rows", {}).items():
+        position = int(position)
+        if position < len(codes):
+            edits.update({(codes[position], name): value for name, value in cells.items()
+                          if name in ("agreed", "evidence")})
+    shown_before = st.session_state.get(f"{key_base}.shown", {})
+
+    def check(cell, value):
+        if cell[1] == "agreed" and not focas.is_blank(value):
+            try:
+                validate_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"])
+            except DomainError as error:
+                raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=cell[0],
+                                             value=value, min=header["scale_min"], max=header["scale_max"]) from None
+
+    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
+    if sync.new:
+        field_name = {"agreed": "score", "evidence": "evidence"}
+        changes: dict = {}
+        for (code, name), value in sync.new.items():
+            changes.setdefault(code, {})[field_name[name]] = value
+        expected: dict = {}
+        for (code, name), value in sync.expected.items():
+            expected.setdefault(code, {})[field_name[name]] = value
+        try:
+            with write_session() as session:
+                focas.apply_consensus_edits(session=session, actor=ui.actor(), assessment_id=assessment_id,
+                                            edits=changes, expected=expected, reason=reason)
+        except Conflict as error:
+            flash(error.message(lang), "error")
+            bump(key_base)
+            st.rerun()
+        except DomainError as error:
+            ui.show_error(error)
+        table = ui.read(queries.consensus_table, assessment_id, area.code)
+        stored = stored_of(table)
+    if sync.stale:
+        flash(t("focas.scores.changed_elsewhere"), "info")
+        bump(key_base)
+        st.rerun()
+    for error in sync.bad.values():
+        st.error(error.message(lang), icon="⛔")
+
+    def number(value):
+        return None if pd.isna(value) else float(value)
+
+    display = pd.DataFrame({
+        "indicator": [f"{c} · {n}" for c, n in zip(table["indicator_code"], table[f"name_{lang}"])],
+        "n": table["n"],
+        "median": [number(v) for v in table["median"]],
+        "iqr": [number(v) for v in table["iqr"]],
+        "range": [("—" if pd.isna(lo) else f"{int(lo)}–{int(hi)}") for lo, hi in zip(table["min"], table["max"])],
+        "flag": ["⚠️ " + t("focas.consensus.discuss") if wide else "" for wide in table["wide"]],
+        "agreed": [None if pd.isna(v) else str(int(v)) for v in table["agreed"]],
+        "evidence": list(table["evidence"]),
+    })
+    st.data_editor(display, key=editor_key, hide_index=True, width="stretch", disabled=not editable,
+                   column_config={
+                       "indicator": st.column_config.TextColumn(t("focas.indicator"), disabled=True, width="large"),
+                       "n": st.column_config.NumberColumn(t("focas.consensus.n"), disabled=True, width="small"),
+                       "median": st.column_config.NumberColumn(t("focas.consensus.median"), disabled=True,
+                                                               format="%.1f", width="small",
+                                                               help=t("focas.consensus.median_help")),
+                       "iqr": st.column_config.NumberColumn(t("focas.consensus.iqr"), disabled=True, format="%.2f",
+                                                            width="small", help=t("focas.consensus.iqr_help")),
+                       "range": st.column_config.TextColumn(t("focas.consensus.range"), disabled=True,
+                                                            width="small"),
+                       "flag": st.column_config.TextColumn(t("focas.consensus.flag"), disabled=True,
+                                                           help=t("focas.consensus.flag_help")),
+                       "agreed": st.column_config.TextColumn(t("focas.consensus.agreed"), width="small",
+                                                             max_chars=3, help=scale_text),
+                       "evidence": st.column_config.TextColumn(t("focas.consensus.evidence"), width="large",
+                                                               max_chars=2000),
+                   })
+    shown = dict(stored)
+    shown.update(edits)
+    st.session_state[f"{key_base}.shown"] = shown
+    flagged = int(table["wide"].sum())
+    if flagged:
+        st.warning(t("focas.consensus.flagged", n=flagged), icon="⚠️")
+
+
+def scores_section() -> None:
+    areas = {area.code: area for area in instrument.areas}
+    area_code = st.segmented_control(
+        t("focas.area"), options=list(areas), format_func=lambda c: c,
+        default=st.session_state.get("focas.area_value") if st.session_state.get("focas.area_value") in areas
+        else next(iter(areas)), required=True, key="focas.area")
+    st.session_state["focas.area_value"] = area_code
+    area = areas[area_code]
+    st.markdown(f"**{area.code} · {area.name.get(lang)}**" + (f" · {t('focas.mandatory')}" if area.mandatory else ""))
+    with st.expander(t("focas.scores.descriptors"), expanded=False):
+        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+    st.caption(t("focas.scores.keyboard"))
+    grid(area)
+    st.subheader(t("focas.consensus.title"))
+    st.caption(t("focas.consensus.caption"))
+    consensus(area)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def results_section() -> None:
+    outcome = ui.read(queries.results, assessment_id)
+    government = outcome["government"]
+    c1, c2, c3 = st.columns(3)
+    index = government["capacity_index"]
+    c1.metric(t("focas.results.index"), "—" if index is None else f"{index:.2f}")
+    c2.metric(t("focas.results.pct"), "—" if index is None else f"{government['capacity_pct']:.0f} %")
+    if header["round"] != "baseline":
+        change = government["change"]
+        c3.metric(t("focas.results.change"), "—" if change is None or pd.isna(change) else f"{change:+.2f}",
+                  help=t("focas.results.change_help"))
+    names = {area.code: area.name.get(lang) for area in instrument.areas}
+    areas = outcome["areas"].copy()
+    areas.insert(1, "name", areas["area_code"].map(names))
+    areas["gap"] = areas["area_score"] - areas["target"]
+    columns = ["area_code", "name", "area_score", "area_pct", "n_indicators", "target", "gap"]
+    if header["round"] != "baseline":
+        columns += ["baseline_score", "change", "n_not_comparable"]
+    shown = areas[columns].round(2)
+    ui.table(shown, file_name=f"focas_{header['round']}_areas.csv", key="focas.results_table", column_labels={
+        "area_code": t("focas.area_code"), "name": t("focas.area"), "area_score": t("focas.results.area_score"),
+        "area_pct": t("focas.results.area_pct"), "n_indicators": t("focas.results.n_indicators"),
+        "target": t("focas.results.target"), "gap": t("focas.results.gap"),
+        "baseline_score": t("focas.results.baseline"), "change": t("focas.results.area_change"),
+        "n_not_comparable": t("focas.results.not_comparable")})
+    st.caption(t("focas.results.rule", scale=scale_text))
+    if outcome["not_comparable"]:
+        st.warning(t("focas.results.not_comparable_list", codes=", ".join(outcome["not_comparable"])), icon="⚠️")
+
+
+# --- the instrument agreed with the counterpart -------------------------------------------------
+
+
+def instrument_section() -> None:
+    st.markdown(version_note)
+    if header["round"] != "baseline":
+        st.info(t("focas.instrument.later_round"))
+    if validated:
+        st.caption(t("focas.instrument.locked"))
+    current = instrument.area_codes()
+    default = ui.read(queries.instrument, ui.read(queries.default_focas_id))
+    names = {a.code: a.name.get(lang) for a in default.areas}
+    names.update({a.code: a.name.get(lang) for a in instrument.areas})
+    options = current + [c for c in names if c not in current]
+    with st.form("focas.areas_form"):
+        chosen = st.multiselect(t("focas.instrument.areas"), options, default=current,
+                                format_func=lambda c: f"{c} · {names[c]}" + (" 🔒" if c in MANDATORY_AREA_CODES else ""),
+                                help=t("focas.instrument.areas_help"))
+        submitted = st.form_submit_button(t("focas.instrument.save_areas"), disabled=validated)
+    if submitted:
+        row = save(lambda s: focas.customise_instrument(session=s, actor=ui.actor(), assessment_id=assessment_id,
+                                                        area_codes=chosen))
+        if row:
+            flash(t("focas.instrument.new_version", version=row.version))
+            st.rerun()
+    with st.form("focas.custom_indicator_form", clear_on_submit=True):
+        st.markdown(f"**{t('focas.instrument.add_indicator')}**")
+        area_code = st.selectbox(t("focas.area"), current, format_func=lambda c: f"{c} · {names[c]}")
+        name_es = st.text_input(t("focas.instrument.indicator_es"))
+        name_en = st.text_input(t("focas.instrument.indicator_en"))
+        descriptors = {}
+        columns = st.columns(len(instrument.levels))
+        for column, level in zip(columns, instrument.levels):
+            descriptors[level.level] = column.text_area(f"{level.level} · {level.name.get(lang)}", height=90)
+        added = st.form_submit_button(t("focas.instrument.add_indicator_button"), disabled=validated)
+    if added:
+        new = focas.CustomIndicator(area_code=area_code, name_es=name_es, name_en=name_en,
+                                    descriptors={k: v for k, v in descriptors.items() if v.strip()})
+        row = save(lambda s: focas.customise_instrument(session=s, actor=ui.actor(), assessment_id=assessment_id,
+                                                        area_codes=current, new_indicators=[new]))
+        if row:
+            flash(t("focas.instrument.new_version", version=row.version))
+            st.rerun()
+    for area in instrument.areas:
+        badge = f" · {t('focas.mandatory')}" if area.mandatory else ""
+        with st.expander(f"{area.code} · {area.name.get(lang)}{badge}"):
+            st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+
+
+# --- validation and history -------------------------------------------------------------------
+
+
+def validation_section() -> None:
+    if not validated:
+        st.markdown(t("focas.validate.explain"))
+        if st.button(t("focas.validate.button"), type="primary", key="focas.validate"):
+            if save(lambda s: focas.validate_assessment(session=s, actor=ui.actor(), assessment_id=assessment_id)):
+                flash(t("focas.validate.done"))
+                st.rerun()
+    st.subheader(t("focas.history.title"))
+    events = ui.read(queries.history, assessment_id)
+    if events.empty:
+        st.info(t("common.empty"))
+        return
+    shown = events.assign(
+        at=events["at"].map(lambda v: v.strftime("%d/%m/%Y %H:%M:%S")),
+        action=events["action"].map(lambda v: t(f"focas.action.{v}")),
+        entity=events["entity"].map(lambda v: t(f"focas.entity.{v}")),
+    )
+    if validated:
+        after = events["at"] >= header["validated_at"]
+        st.caption(t("focas.history.after_validation", n=int(after.sum())))
+    ui.table(shown, file_name="focas_historial.csv", key="focas.history_table", column_labels={
+        "at": t("focas.history.at"), "actor": t("focas.history.actor"), "action": t("focas.history.action"),
+        "entity": t("focas.history.entity"), "what": t("focas.history.what"), "before": t("focas.history.before"),
+        "after": t("focas.history.after"), "reason": t("focas.history.reason")})
+
+
+{"participants": participants_section, "scores": scores_section, "results": results_section,
+ "instrument": instrument_section, "validation": validation_section}[section]()
