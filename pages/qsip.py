@@ -1,7 +1,468 @@
-"""Page under construction in this session (replaced by its issue's work)."""
+"""QSIP service audits: stages, fast entry of paper questionnaires, results, barriers, roadmap, validation."""
 
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
+from assessments import qsip as service
+from assessments import qsip_charts as charts
+from assessments import qsip_summary as summary
+from db.engine import write_session
+from db.queries import qsip as queries
+from db.queries import registry
 from pages import ui
 
-st.title(ui.t("nav.qsip"))
+t = ui.t
+lang = ui.lang()
+st.title(t("qsip.title"))
+st.caption(t("qsip.caption"))
+
+STATUS_ICON = {"pending": ":material/radio_button_unchecked:", "in_progress": ":material/autorenew:",
+               "done": ":material/check_circle:"}
+
+
+def save(work, *, success: str | None = None, **params):
+    """Run one write unit of work through ``ui.attempt``; on success remember a message and rerun."""
+
+    def unit():
+        with write_session() as session:
+            return work(session)
+
+    result = ui.attempt(unit)
+    if result is not None:
+        if success:
+            st.session_state["qsip.flash"] = t(success, **params)
+        return result
+    return None
+
+
+def select_audit(audit_id) -> None:
+    """Show ``audit_id`` after the rerun (the picker's own state would otherwise keep the old one)."""
+    st.session_state["qsip.audit_value"] = audit_id
+    st.session_state.pop("qsip.audit", None)
+
+
+def stage_name(row) -> str:
+    return row["name_es"] if lang == "es" else row["name_en"]
+
+
+# ------------------------------------------------------------------------------------ cluster and audit
+clusters = ui.read(registry.clusters)
+if clusters.empty:
+    st.info(t("qsip.no_clusters"))
+    st.stop()
+cluster_ids = list(clusters["id"])
+cluster_names = dict(zip(clusters["id"], clusters["name"] + " · " + clusters["department"]))
+remembered = st.session_state.get("qsip.cluster_value")
+cluster_id = st.selectbox(t("common.cluster"), options=cluster_ids, format_func=cluster_names.get,
+                          index=cluster_ids.index(remembered) if remembered in cluster_ids else 0, key="qsip.cluster")
+st.session_state["qsip.cluster_value"] = cluster_id
+cluster_sectors = list(clusters.loc[clusters["id"] == cluster_id, "sectors"].iloc[0])
+
+if flash := st.session_state.pop("qsip.flash", None):
+    st.success(flash)
+
+audits = ui.read(queries.audits, cluster_id)
+
+
+def audit_label(audit_id) -> str:
+    row = audits.loc[audits["id"] == audit_id].iloc[0]
+    return t("qsip.audit_label", service=row["service_name"], year=row["cycle_year"],
+             done=row["n_stages_done"])
+
+
+with st.expander(t("qsip.create.title"), expanded=audits.empty):
+    with st.form("qsip.create_form"):
+        service_name = st.text_input(t("qsip.create.service"), placeholder=t("qsip.create.service_hint"))
+        left, right = st.columns(2)
+        sector = left.selectbox(t("common.sector"), options=cluster_sectors or ["health", "education", "environment"],
+                                format_func=lambda s: t(f"sector.{s}"))
+        year = right.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
+                                  value=date.today().year)
+        notes = st.text_area(t("common.notes"))
+        if st.form_submit_button(t("qsip.create.submit"), type="primary"):
+            data = service.AuditInput(cluster_id=cluster_id, service_name=service_name, sector=sector,
+                                      cycle_year=year, notes=notes)
+            audit_id = save(lambda s: service.create_audit(session=s, actor=ui.actor(), data=data).id,
+                            success="qsip.create.done", service=service_name.strip(), year=year)
+            if audit_id:
+                select_audit(audit_id)
+                st.rerun()
+
+if audits.empty:
+    st.info(t("qsip.no_audits"))
+    st.stop()
+
+audit_ids = list(audits["id"])
+remembered_audit = st.session_state.get("qsip.audit_value")
+audit_id = st.selectbox(t("qsip.pick_audit"), options=audit_ids, format_func=audit_label,
+                        index=audit_ids.index(remembered_audit) if remembered_audit in audit_ids else 0,
+                        key="qsip.audit")
+st.session_state["qsip.audit_value"] = audit_id
+audit = audits.loc[audits["id"] == audit_id].iloc[0]
+stages = ui.read(queries.stages, audit_id)
+today = date.today()
+
+# ------------------------------------------------------------------------------------ at a glance
+number, status = service.current_stage(stages.to_dict("records"))
+current = stages.loc[stages["number"] == number].iloc[0] if not stages.empty else None
+st.subheader(f"{audit['service_name']} · {audit['cycle_year']}", anchor=False)
+metrics = st.columns(5)
+metrics[0].metric(t("qsip.metric.stage"), t("qsip.stage_of", number=number, total=len(stages)),
+                  help=stage_name(current) if current is not None else None)
+metrics[1].metric(t("qsip.metric.respondents"), int(audit["n_respondents"]))
+metrics[2].metric(t("qsip.metric.barriers"), int(audit["n_barriers"]))
+metrics[3].metric(t("qsip.metric.actions"), int(audit["n_actions"]))
+metrics[4].metric(t("qsip.metric.overdue"), int(audit["n_overdue"]))
+steps = st.columns(max(len(stages), 1))
+for column, row in zip(steps, stages.to_dict("records")):
+    marker = ":material/arrow_forward: " if row["number"] == number and row["status"] != "done" else ""
+    column.markdown(f"{marker}{STATUS_ICON[row['status']]} **{row['number']}.** {t('qsip.stage_status.' + row['status'])}")
+    column.caption(stage_name(row))
+if pd.notna(audit["validated_at"]):
+    st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(), who=audit["validated_by"]))
+if int(audit["n_overdue"]):
+    st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
+
+(tab_stages, tab_feedback, tab_results, tab_barriers, tab_roadmap, tab_cycle) = st.tabs([
+    t("qsip.tab.stages"), t("qsip.tab.feedback"), t("qsip.tab.results"), t("qsip.tab.barriers"),
+    t("qsip.tab.roadmap"), t("qsip.tab.cycle"),
+])
+
+# ------------------------------------------------------------------------------------ stages
+with tab_stages:
+    st.caption(t("qsip.stages.caption"))
+    edited = st.data_editor(
+        stages.drop(columns=["id"]),
+        hide_index=True, width="stretch", key=f"qsip.stages_editor_{audit_id}",
+        disabled=["number"],
+        column_config={
+            "number": st.column_config.NumberColumn("#", width="small"),
+            "name_es": st.column_config.TextColumn(t("qsip.stages.name_es"), required=True),
+            "name_en": st.column_config.TextColumn(t("qsip.stages.name_en"), required=True),
+            "planned_start": st.column_config.DateColumn(t("qsip.stages.planned_start"), format="YYYY-MM-DD"),
+            "planned_end": st.column_config.DateColumn(t("qsip.stages.planned_end"), format="YYYY-MM-DD"),
+            "actual_start": st.column_config.DateColumn(t("qsip.stages.actual_start"), format="YYYY-MM-DD"),
+            "actual_end": st.column_config.DateColumn(t("qsip.stages.actual_end"), format="YYYY-MM-DD"),
+            "status": st.column_config.SelectboxColumn(
+                t("qsip.stages.status"), options=list(service.STAGE_STATUSES), required=True,
+                format_func=lambda s: t(f"qsip.stage_status.{s}")),
+            "notes": st.column_config.TextColumn(t("common.notes")),
+        },
+    )
+    if st.button(t("qsip.stages.save"), type="primary", key="qsip.stages_save"):
+        rows = edited.assign(id=stages["id"].values).to_dict("records")
+        changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows))
+        if changed is not None:
+            st.session_state["qsip.flash"] = t("qsip.stages.saved", count=changed)
+            st.rerun()
+
+# ------------------------------------------------------------------------------------ feedback entry
+items = ui.read(queries.feedback_items, audit_id)
+with tab_feedback:
+    counts = ui.read(queries.respondent_counts, audit_id)
+    st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
+                  managers=counts["manager"]))
+    st.caption(t("qsip.feedback.caption"))
+    form_number = st.session_state.setdefault("qsip.form_number", 0)
+    with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
+        who = st.columns(5)
+        respondent_type = who[0].selectbox(t("qsip.respondent.type"), options=["user", "provider", "manager"],
+                                           index=None, placeholder=t("qsip.respondent.type_placeholder"),
+                                           format_func=lambda v: t(f"qsip.type.{v}"), key=f"qsip.f_type_{form_number}")
+        sex = who[1].selectbox(t("qsip.respondent.sex"), options=list(summary.SEXES), index=3,
+                               format_func=lambda v: t(f"sex.{v}"), key=f"qsip.f_sex_{form_number}")
+        indigenous = who[2].selectbox(t("qsip.respondent.indigenous"), options=list(summary.INDIGENOUS_VALUES),
+                                      index=2, format_func=lambda v: t(f"indigenous.{v}"),
+                                      key=f"qsip.f_indigenous_{form_number}")
+        locality = who[3].text_input(t("qsip.respondent.locality"), key=f"qsip.f_locality_{form_number}")
+        code = who[4].text_input(t("qsip.respondent.code"), key=f"qsip.f_code_{form_number}")
+        values: dict[str, str] = {}
+        for dimension, group in items.groupby("dimension", sort=False):
+            first = group.iloc[0]
+            st.markdown(f"**{first['dimension_es'] if lang == 'es' else first['dimension_en']}**")
+            columns = st.columns(len(group))
+            for column, item in zip(columns, group.to_dict("records")):
+                values[item["item_code"]] = column.text_input(
+                    f"{item['item_code']} · {item['text_es'] if lang == 'es' else item['text_en']}",
+                    max_chars=1, placeholder="1–5", key=f"qsip.f_{item['item_code']}_{form_number}")
+        submitted = st.form_submit_button(t("qsip.feedback.submit"), type="primary")
+    if submitted:
+        data = service.RespondentInput(respondent_type=respondent_type, sex=sex, indigenous=indigenous,
+                                       locality=locality, code=code, ratings=values)
+        saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
+                     success="qsip.feedback.saved", number=counts["total"] + 1)
+        if saved:
+            st.session_state["qsip.form_number"] = form_number + 1
+            st.rerun()
+
+    entered = ui.read(queries.respondents, audit_id)
+    if not entered.empty:
+        st.markdown(f"**{t('qsip.feedback.entered')}**")
+        shown = entered.assign(
+            respondent_type=entered["respondent_type"].map(lambda v: t(f"qsip.type.{v}")),
+            sex=entered["sex"].map(lambda v: t(f"sex.{v}")),
+            indigenous=entered["indigenous"].map(lambda v: t(f"indigenous.{v}")),
+        )[["code", "respondent_type", "sex", "indigenous", "locality", "n_ratings", "mean_rating"]]
+        ui.table(shown, file_name=f"qsip_respondents_{audit['cycle_year']}.csv", key="qsip.respondents_table",
+                 column_labels={"code": t("qsip.respondent.code"), "respondent_type": t("qsip.respondent.type"),
+                                "sex": t("qsip.respondent.sex"), "indigenous": t("qsip.respondent.indigenous"),
+                                "locality": t("qsip.respondent.locality"), "n_ratings": t("qsip.col.n_ratings"),
+                                "mean_rating": t("qsip.col.mean_rating")})
+        with st.expander(t("qsip.feedback.delete")):
+            labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
+                      for r in entered.to_dict("records")}
+            doomed = st.selectbox(t("qsip.feedback.delete_pick"), options=list(labels), format_func=labels.get,
+                                  key="qsip.delete_respondent")
+            if st.button(t("common.delete"), key="qsip.delete_respondent_button"):
+                if save(lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed) or True,
+                        success="qsip.feedback.deleted"):
+                    st.rerun()
+
+# ------------------------------------------------------------------------------------ results
+with tab_results:
+    ratings = ui.read(queries.ratings, audit_id)
+    this_cycle = ratings.loc[ratings["cycle_year"] == int(audit["cycle_year"])]
+    if this_cycle.empty:
+        st.info(t("qsip.results.empty"))
+    else:
+        year_now = int(audit["cycle_year"])
+
+        def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+            """The chart's numbers with values and headers in the chosen language (for the table and CSV)."""
+            out = frame.copy()
+            if "dimension" in out:
+                out["dimension"] = out["dimension"].map(lambda v: t(f"qsip.dimension.{v}"))
+            for column, prefix in (("respondent_type", "qsip.type"), ("sex", "sex"), ("indigenous", "indigenous")):
+                if column in out:
+                    out[column] = out[column].map(lambda v, p=prefix: t(f"{p}.{v}"))
+            for column in out.columns:
+                if out[column].dtype == "float64":
+                    out[column] = out[column].round(3)
+            return out.rename(columns=lambda c: t(f"qsip.col.{c}"))
+
+        by_type = summary.dimension_summary(this_cycle, by=("respondent_type",))
+        st.markdown(f"#### {t('qsip.results.means')}")
+        ui.chart(charts.dimension_means_chart(by_type, lang=lang), labelled(by_type),
+                 file_name=f"qsip_means_{year_now}", key="qsip.chart_means")
+
+        st.markdown(f"#### {t('qsip.results.distribution')}")
+        type_choice = st.segmented_control(t("qsip.respondent.type"), options=["user", "provider", "manager"],
+                                           default="user", format_func=lambda v: t(f"qsip.type.{v}"),
+                                           key="qsip.distribution_type") or "user"
+        ui.chart(charts.distribution_chart(by_type, respondent_type=type_choice, lang=lang),
+                 labelled(by_type.loc[by_type["respondent_type"] == type_choice]),
+                 file_name=f"qsip_distribution_{type_choice}_{year_now}", key="qsip.chart_distribution")
+
+        gap = summary.provider_user_gap(ratings)
+        st.markdown(f"#### {t('qsip.results.gap')}")
+        st.caption(t("qsip.results.gap_caption"))
+        ui.chart(charts.gap_chart(gap, cycle_year=year_now, lang=lang), labelled(gap),
+                 file_name=f"qsip_gap_{year_now}", key="qsip.chart_gap")
+
+        st.markdown(f"#### {t('qsip.results.cycles')}")
+        change = summary.cycle_change(ratings)
+        if ratings["cycle_year"].nunique() < 2:
+            st.info(t("qsip.results.one_cycle"))
+        else:
+            cycle_type = st.segmented_control(t("qsip.respondent.type"), options=["user", "provider", "manager"],
+                                              default="user", format_func=lambda v: t(f"qsip.type.{v}"),
+                                              key="qsip.cycle_type") or "user"
+            ui.chart(charts.cycle_change_chart(change, respondent_type=cycle_type, lang=lang),
+                     labelled(change.loc[change["respondent_type"] == cycle_type]),
+                     file_name=f"qsip_cycles_{cycle_type}", key="qsip.chart_cycles")
+
+        st.markdown(f"#### {t('qsip.results.breakdowns')}")
+        group_choice = st.segmented_control(t("qsip.results.who"), options=["all", "user", "provider", "manager"],
+                                            default="user",
+                                            format_func=lambda v: t("common.all") if v == "all" else t(f"qsip.type.{v}"),
+                                            key="qsip.breakdown_type") or "all"
+        subset = this_cycle if group_choice == "all" else this_cycle.loc[this_cycle["respondent_type"] == group_choice]
+        if subset.empty:
+            st.info(t("qsip.results.no_group"))
+        else:
+            left, right = st.columns(2)
+            for column, by in ((left, "sex"), (right, "indigenous")):
+                table = summary.disaggregate(subset, by)
+                with column:
+                    ui.chart(charts.disaggregation_chart(table, by=by, lang=lang), labelled(table),
+                             file_name=f"qsip_by_{by}_{year_now}", key=f"qsip.chart_by_{by}")
+
+# ------------------------------------------------------------------------------------ barriers
+barriers = ui.read(queries.barriers, audit_id)
+
+
+def barrier_form(key: str, existing: dict | None) -> None:
+    existing = existing or {}
+    with st.form(key, clear_on_submit=not existing):
+        description = st.text_area(t("qsip.barrier.description"), value=existing.get("description", ""))
+        cols = st.columns(4)
+        categories = list(service.BARRIER_CATEGORIES)
+        category = cols[0].selectbox(t("qsip.barrier.category"), options=categories,
+                                     index=categories.index(existing["category"]) if existing else None,
+                                     placeholder=t("qsip.choose"), format_func=lambda v: t(f"qsip.category.{v}"))
+        levels = ["regional", "provincial", "district"]
+        level = cols[1].selectbox(t("qsip.barrier.level"), options=levels,
+                                  index=levels.index(existing["government_level"]) if existing else None,
+                                  placeholder=t("qsip.choose"), format_func=lambda v: t(f"level.{v}"))
+        priorities = list(service.PRIORITIES)
+        priority = cols[2].selectbox(t("qsip.barrier.priority"), options=priorities,
+                                     index=priorities.index(existing.get("priority", "medium")),
+                                     format_func=lambda v: t(f"qsip.priority.{v}"))
+        within = cols[3].checkbox(t("qsip.barrier.within_control"), value=existing.get("within_control", True))
+        submitted = st.form_submit_button(t("qsip.barrier.update" if existing else "qsip.barrier.add"), type="primary")
+    if submitted:
+        data = service.BarrierInput(description=description, category=category, government_level=level,
+                                    within_control=within, priority=priority)
+        if existing:
+            done = save(lambda s: service.update_barrier(session=s, actor=ui.actor(), barrier_id=existing["id"],
+                                                         data=data).id, success="qsip.barrier.updated")
+        else:
+            done = save(lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
+                        success="qsip.barrier.added")
+        if done:
+            st.rerun()
+
+
+with tab_barriers:
+    if barriers.empty:
+        st.info(t("qsip.barrier.none"))
+    else:
+        shown = barriers.assign(
+            category=barriers["category"].map(lambda v: t(f"qsip.category.{v}")),
+            government_level=barriers["government_level"].map(lambda v: t(f"level.{v}")),
+            within_control=barriers["within_control"].map(lambda v: t("qsip.yes") if v else t("qsip.no")),
+            priority=barriers["priority"].map(lambda v: t(f"qsip.priority.{v}")),
+        ).drop(columns=["id"])
+        ui.table(shown, file_name=f"qsip_barriers_{audit['cycle_year']}.csv", key="qsip.barriers_table",
+                 column_labels={c: t(f"qsip.col.{c}") for c in shown.columns})
+    with st.expander(t("qsip.barrier.add_title"), expanded=barriers.empty):
+        barrier_form("qsip.barrier_add_form", None)
+    if not barriers.empty:
+        with st.expander(t("qsip.barrier.edit_title")):
+            options = list(barriers["id"])
+            descriptions = dict(zip(barriers["id"], barriers["description"]))
+            chosen = st.selectbox(t("qsip.barrier.pick"), options=options, format_func=descriptions.get,
+                                  key="qsip.barrier_pick")
+            row = barriers.loc[barriers["id"] == chosen].iloc[0].to_dict()
+            barrier_form(f"qsip.barrier_edit_form_{chosen}", row)
+            if st.button(t("common.delete"), key="qsip.barrier_delete"):
+                if save(lambda s: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=chosen) or True,
+                        success="qsip.barrier.deleted"):
+                    st.rerun()
+
+# ------------------------------------------------------------------------------------ roadmap
+actions = ui.read(queries.actions, audit_id)
+members = ui.read(registry.cluster_members, cluster_id)
+government_names = dict(zip(members["id"], members["name"] + " (" + members["level"].map(lambda v: t(f"level.{v}")) + ")"))
+barrier_names = dict(zip(barriers["id"], barriers["description"]))
+
+
+def action_form(key: str, existing: dict | None) -> None:
+    existing = existing or {}
+    barrier_options = list(barrier_names)
+    statuses = list(service.ACTION_STATUSES)
+    government_options = list(government_names)
+    with st.form(key, clear_on_submit=not existing):
+        barrier_id = st.selectbox(t("qsip.action.barrier"), options=barrier_options,
+                                  index=barrier_options.index(existing["barrier_id"]) if existing else None,
+                                  placeholder=t("qsip.choose"), format_func=barrier_names.get)
+        description = st.text_area(t("qsip.action.description"), value=existing.get("description", ""))
+        cols = st.columns(4)
+        government = cols[0].selectbox(
+            t("qsip.action.government"), options=government_options, format_func=government_names.get,
+            index=government_options.index(existing["responsible_government_id"])
+            if existing.get("responsible_government_id") in government_options else None,
+            placeholder=t("qsip.choose"))
+        deadline = cols[1].date_input(t("qsip.action.deadline"), value=existing.get("deadline"), format="YYYY-MM-DD")
+        status = cols[2].selectbox(t("qsip.action.status"), options=statuses,
+                                   index=statuses.index(existing.get("status", "planned")),
+                                   format_func=lambda v: t(f"qsip.action_status.{v}"))
+        quick_win = cols[3].checkbox(t("qsip.action.quick_win"), value=bool(existing.get("quick_win", False)))
+        evidence = st.text_area(t("qsip.action.evidence"), value=existing.get("evidence", ""),
+                                placeholder=t("qsip.action.evidence_hint"))
+        submitted = st.form_submit_button(t("qsip.action.update" if existing else "qsip.action.add"), type="primary")
+    if submitted:
+        data = service.ActionInput(barrier_id=barrier_id, description=description, deadline=deadline,
+                                   responsible_government_id=government, status=status, quick_win=quick_win,
+                                   evidence=evidence)
+        if existing:
+            done = save(lambda s: service.update_action(session=s, actor=ui.actor(), action_id=existing["id"],
+                                                        data=data).id, success="qsip.action.updated")
+        else:
+            done = save(lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
+                        success="qsip.action.added")
+        if done:
+            st.rerun()
+
+
+with tab_roadmap:
+    if actions.empty:
+        st.info(t("qsip.action.none"))
+    else:
+        n_overdue = int(actions["overdue"].sum())
+        n_quick = int((actions["quick_win"] & (actions["status"] == "done")).sum())
+        st.caption(t("qsip.action.summary", total=len(actions), overdue=n_overdue, quick=n_quick))
+        shown = pd.DataFrame({
+            "overdue": actions["overdue"].map(lambda v: t("qsip.action.overdue") if v else ""),
+            "description": actions["description"],
+            "barrier": actions["barrier"],
+            "government": actions["government"].fillna(""),
+            "deadline": actions["deadline"],
+            "status": actions["status"].map(lambda v: t(f"qsip.action_status.{v}")),
+            "quick_win": actions["quick_win"].map(lambda v: t("qsip.yes") if v else ""),
+            "evidence": actions["evidence"],
+            "completed_on": actions["completed_on"],
+        })
+        labels = {c: t(f"qsip.col.{c}") for c in shown.columns}
+        styled = shown.rename(columns=labels).style.apply(
+            lambda row: ["background-color: #fde2e1; color: #8a1c1c" if flag else "" for flag in
+                         [bool(actions.loc[row.name, "overdue"])] * len(row)], axis=1)
+        st.dataframe(styled, hide_index=True, width="stretch", key="qsip.actions_table")
+        st.download_button(t("common.download_csv"), data=shown.rename(columns=labels).to_csv(index=False)
+                           .encode("utf-8-sig"), file_name=f"qsip_roadmap_{audit['cycle_year']}.csv",
+                           mime="text/csv", key="qsip.actions_csv")
+    if barriers.empty:
+        st.info(t("qsip.action.need_barrier"))
+    else:
+        with st.expander(t("qsip.action.add_title"), expanded=actions.empty):
+            action_form("qsip.action_add_form", None)
+    if not actions.empty:
+        with st.expander(t("qsip.action.edit_title")):
+            options = list(actions["id"])
+            texts = dict(zip(actions["id"], actions["description"]))
+            chosen = st.selectbox(t("qsip.action.pick"), options=options, format_func=texts.get, key="qsip.action_pick")
+            action_form(f"qsip.action_edit_form_{chosen}", actions.loc[actions["id"] == chosen].iloc[0].to_dict())
+            if st.button(t("common.delete"), key="qsip.action_delete"):
+                if save(lambda s: service.delete_action(session=s, actor=ui.actor(), action_id=chosen) or True,
+                        success="qsip.action.deleted"):
+                    st.rerun()
+
+# ------------------------------------------------------------------------------------ validation and next cycle
+with tab_cycle:
+    st.markdown(f"#### {t('qsip.validation.title')}")
+    st.caption(t("qsip.validation.caption"))
+    with st.form("qsip.validation_form"):
+        cols = st.columns(2)
+        validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
+        validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] or ui.actor().full_name)
+        if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
+            if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
+                                                       validated_on=validated_on, validated_by=validated_by).id,
+                    success="qsip.validation.done"):
+                st.rerun()
+    st.markdown(f"#### {t('qsip.cycle.title')}")
+    st.caption(t("qsip.cycle.caption"))
+    with st.form("qsip.cycle_form"):
+        next_year = st.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
+                                    value=int(audit["cycle_year"]) + 1)
+        if st.form_submit_button(t("qsip.cycle.submit")):
+            new_id = save(lambda s: service.start_next_cycle(session=s, actor=ui.actor(), audit_id=audit_id,
+                                                             cycle_year=next_year).id,
+                          success="qsip.cycle.done", year=next_year)
+            if new_id:
+                select_audit(new_id)
+                st.rerun()
