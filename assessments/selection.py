@@ -542,7 +542,9 @@ def ranking(record_id: uuid.UUID) -> pd.DataFrame:
     long = pd.DataFrame({"candidate": cells["ubigeo"], "criterion": cells["code"], "score": cells["score"]})
     if long.empty:
         long = pd.DataFrame({"candidate": people["ubigeo"], "criterion": None, "score": float("nan")})
-    ranked = rules.rank_candidates(long, dict(zip(weights["code"], weights["weight"].astype(float))))
+    # a criterion weighted 0 is switched off: its scores neither count in the total nor in n_scored
+    active = {code: float(w) for code, w in zip(weights["code"], weights["weight"]) if float(w) > 0}
+    ranked = rules.rank_candidates(long, active)
     merged = ranked.merge(people.rename(columns={"ubigeo": "candidate", "id": "candidate_id"}), on="candidate")
     return merged.rename(columns={"candidate": "ubigeo"})[columns]
 
