@@ -283,32 +283,25 @@ class GovernmentView:
 def government_view(filters: Filters, government_id: str) -> GovernmentView | None:
     """One government in the filters' comparison (None when it has no validated assessment)."""
     gid = uuid.UUID(str(government_id))
-    scoped = Filters(from_round=filters.from_round, to_round=filters.to_round)
+    scoped = Filters(from_round=filters.from_round, to_round=filters.to_round, government_id=str(gid))
     registry = q.governments(scoped)
-    row = registry.loc[registry["government_id"] == gid]
-    if row.empty:
+    if registry.empty:
         return None
     areas = _area_progress(scoped)
-    areas = areas.loc[areas["government_id"] == gid].reset_index(drop=True)
     labels = q.area_names()
     capacity_rows = _government_progress(areas)
     capacity = capacity_rows.iloc[0].to_dict() if not capacity_rows.empty else {}
-    view = progress_view_targets(scoped, gid)
-    participants = q.participant_means(scoped)
-    participants = participants.loc[participants["government_id"] == gid].reset_index(drop=True)
-    return GovernmentView(government=row.iloc[0].to_dict(), areas=_in_area_order(areas, labels), capacity=capacity,
-                          targets=view, participants=participants, area_labels=labels)
-
-
-def progress_view_targets(filters: Filters, government_id: uuid.UUID) -> pd.DataFrame:
-    scores = q.area_scores(filters)
-    later = scores.loc[(scores["round"] == filters.to_round) & (scores["government_id"] == government_id)]
-    target_rows = q.targets(filters)
-    target_rows = target_rows.loc[target_rows["government_id"] == government_id]
+    scores = q.area_scores(scoped)
+    later = scores.loc[scores["round"] == scoped.to_round]
+    target_rows = q.targets(scoped)
     if target_rows.empty:
-        return pd.DataFrame(columns=list(scoring.TARGET_GAP_COLUMNS))
-    gaps = scoring.target_gap(later, target_rows)
-    return gaps.loc[gaps["target"].notna()].reset_index(drop=True)
+        gaps = pd.DataFrame(columns=list(scoring.TARGET_GAP_COLUMNS))
+    else:
+        gaps = scoring.target_gap(later, target_rows)
+        gaps = gaps.loc[gaps["target"].notna()].reset_index(drop=True)
+    return GovernmentView(government=registry.iloc[0].to_dict(), areas=_in_area_order(areas, labels),
+                          capacity=capacity, targets=gaps, participants=q.participant_means(scoped),
+                          area_labels=labels)
 
 
 # --- QSIP feedback --------------------------------------------------------------------------

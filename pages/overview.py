@@ -1,7 +1,91 @@
-"""Page under construction in this session (replaced by its issue's work)."""
+"""Portfolio overview (landing): clusters, assessments, improvement plans and QSIP audits against the plan."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from assessments import charts, progress
+from pages import _progress_filters as filters_widget
 from pages import ui
 
-st.title(ui.t("nav.overview"))
+t = ui.t
+lang = ui.lang()
+st.title(t("progress.overview.title"))
+st.caption(t("progress.overview.caption"))
+
+filters = filters_widget.show(with_rounds=False)
+view = ui.read(progress.portfolio, filters)
+totals = view.totals
+
+metrics = st.columns(4)
+metrics[0].metric(t("progress.metric.clusters"), f"{totals['clusters_formed']} / {totals['clusters_planned']}")
+metrics[1].metric(t("progress.metric.baseline"), totals["baseline"])
+metrics[2].metric(t("progress.metric.midpoint"), totals["midpoint"],
+                  delta=t("progress.metric.end", n=totals["end"]), delta_color="off")
+metrics[3].metric(t("progress.metric.with_plan"), f"{totals['with_plan']} / {totals['target_year2_q1']}")
+
+
+def to_progress(view_name: str, label_key: str) -> None:
+    filters_widget.link("pages/progress.py", "progress", t(label_key),
+                        filters_widget.query_params(filters, view=view_name))
+
+
+left, right = st.columns(2)
+with left:
+    by_wave = view.clusters_by_wave.assign(wave_label=lambda f: f["wave"].map(lambda w: t("progress.wave_n", n=w)))
+    ui.chart(
+        charts.planned_vs_actual(by_wave, lang=lang, x="wave_label", x_label=t("common.wave"),
+                                 title=t("progress.chart.clusters_by_wave")),
+        by_wave[["wave", "planned", "formed"]].rename(columns={
+            "wave": t("common.wave"), "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
+        file_name="clusters_by_wave", key="overview.clusters_wave",
+    )
+    filters_widget.link("pages/clusters.py", "clusters", t("progress.link.clusters"), {ui.LANG_KEY: lang})
+with right:
+    by_department = view.clusters.groupby(["department_code", "department"], as_index=False)[
+        ["planned", "formed"]].sum()
+    ui.chart(
+        charts.planned_vs_actual(by_department, lang=lang, x="department", x_label=t("common.department"),
+                                 title=t("progress.chart.clusters_by_department")),
+        view.clusters.drop(columns="department_code").rename(columns={
+            "department": t("common.department"), "wave": t("common.wave"),
+            "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
+        file_name="clusters_by_department", key="overview.clusters_department",
+    )
+
+left, right = st.columns(2)
+with left:
+    assessed = view.assessed.assign(
+        round_label=lambda f: f["round"].map(lambda r: t(f"round.{r}")),
+        level_label=lambda f: f["level"].map(lambda v: t(f"level.{v}")),
+    )
+    figure = charts.stacked_bars(assessed, lang=lang, x="round_label", color="level_label", y="governments",
+                                 title=t("progress.chart.assessed"), y_label=t("progress.axis.governments"))
+    ui.chart(figure, assessed[["round_label", "level_label", "governments"]].rename(columns={
+        "round_label": t("common.round"), "level_label": t("common.level"),
+        "governments": t("progress.col.governments")}), file_name="validated_assessments", key="overview.assessed")
+    to_progress("governments", "progress.link.progress")
+with right:
+    plans = view.improvement_plans.assign(level=lambda f: f["level"].map(lambda v: t(f"level.{v}")))
+    milestones = {m: t(f"progress.milestone.{m}") for m in progress.MILESTONES}
+    ui.chart(charts.improvement_plans(plans, lang=lang, milestones=milestones),
+             plans.rename(columns={"level": t("common.level"), "governments": t("progress.col.with_plan"),
+                                   **milestones}),
+             file_name="improvement_plans", key="overview.plans")
+    to_progress("plans", "progress.link.plans")
+
+left, right = st.columns(2)
+with left:
+    stages = view.audits.assign(stage_name=lambda f: f["stage"].map(lambda s: t(f"progress.stage.{s}")))
+    ui.chart(charts.audit_stages(stages, lang=lang),
+             stages[["stage_name", "audits"]].rename(columns={"stage_name": t("progress.col.stage"),
+                                                              "audits": t("progress.col.audits")}),
+             file_name="qsip_audits_by_stage", key="overview.audits")
+    to_progress("qsip", "progress.link.qsip")
+with right:
+    st.subheader(t("progress.overview.targets"))
+    st.markdown(t("progress.overview.targets_text", year1=totals["target_year1"],
+                  wave2=totals["target_year1_wave2"], all=totals["target_year2_q1"], now=totals["with_plan"]))
+    to_progress("targets", "progress.link.targets")
+    filters_widget.link("pages/result_sheets.py", "result-sheets", t("progress.link.sheets"),
+                        filters_widget.query_params(filters), icon="🖨️")

@@ -1,7 +1,121 @@
-"""Page under construction in this session (replaced by its issue's work)."""
+"""Result sheets: a one-page summary per government or cluster to print (or save as PDF) for a validation workshop."""
+
+from __future__ import annotations
+
+from datetime import date
 
 import streamlit as st
 
+from assessments import progress, progress_sheets
+from assessments.i18n import LANGUAGES, translator
+from pages import _progress_filters as filters_widget
 from pages import ui
 
-st.title(ui.t("nav.result_sheets"))
+# A constant stylesheet (no user text): when printing, only the sheet is left on the page.
+PRINT_STYLE = """
+<style>
+@media print {
+  @page { size: A4; margin: 12mm; }
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stDecoration"], .sheet-controls, [data-testid="stDownloadButton"],
+  [data-testid="stExpander"], [data-testid="stElementToolbar"], .stSelectbox, .stSegmentedControl,
+  [data-testid="stBaseButton-secondary"], [data-testid="stPageLink"] { display: none !important; }
+  [data-testid="stMain"] { padding: 0 !important; }
+  .block-container { padding: 0 !important; max-width: 100% !important; }
+  [data-testid="stVerticalBlock"] { gap: 0.4rem !important; }
+  .js-plotly-plot { page-break-inside: avoid; }
+}
+</style>
+"""
+
+t = ui.t
+st.markdown(PRINT_STYLE, unsafe_allow_html=True)
+st.title(t("nav.result_sheets"))
+st.caption(t("progress.sheet.caption"))
+
+controls = st.columns([1, 3, 1, 1])
+kind_names = {k: t(f"progress.sheet.kind_{k}") for k in ("government", "cluster")}
+kind = controls[0].segmented_control(
+    t("progress.sheet.kind"), options=list(kind_names), format_func=kind_names.get,
+    default="cluster" if st.query_params.get("cluster") and not st.query_params.get("gov") else "government",
+    key="sheets.kind",
+) or "government"
+pairs = [f"{a}-{b}" for a, b in progress.ROUND_PAIRS]
+wanted_pair = st.query_params.get("rounds")
+pair_names = {p: t("progress.filter.pair", before=t(f"round.{p.split('-')[0]}"), after=t(f"round.{p.split('-')[1]}"))
+              for p in pairs}
+pair = controls[2].selectbox(
+    t("progress.filter.rounds"), options=pairs, index=pairs.index(wanted_pair) if wanted_pair in pairs else 0,
+    format_func=pair_names.get,
+    key="sheets.rounds",
+)
+from_round, to_round = pair.split("-")
+sheet_lang = controls[3].selectbox(t("progress.sheet.language"), options=list(LANGUAGES), index=list(LANGUAGES).index(ui.lang()),
+                                   format_func={"es": "Español", "en": "English"}.get, key="sheets.lang")
+ts = translator(sheet_lang)
+
+with controls[1]:
+    if kind == "government":
+        choices = ui.read(filters_widget.queries.governments, progress.Filters(from_round=from_round, to_round=to_round))
+        options = list(choices["government_id"].astype(str))
+        labels = dict(zip(options, [f"{u} · {n}" for u, n in zip(choices["ubigeo"], choices["government"])]))
+        wanted = st.query_params.get("gov")
+    else:
+        clusters = ui.read(filters_widget.queries.filter_choices)["clusters"]
+        options = list(clusters["id"])
+        labels = dict(zip(options, clusters["name"]))
+        wanted = st.query_params.get("cluster")
+    if not options:
+        st.info(t("progress.sheet.none"))
+        st.stop()
+    chosen = st.selectbox(t(f"progress.sheet.kind_{kind}"), options=options, format_func=labels.get,
+                          index=options.index(wanted) if wanted in options else 0, key=f"sheets.{kind}")
+
+if kind == "government":
+    sheet = ui.read(progress_sheets.government_sheet, chosen, from_round, to_round)
+else:
+    sheet = ui.read(progress_sheets.cluster_sheet, chosen, from_round, to_round)
+if sheet is None:
+    st.info(t("progress.sheet.none"))
+    st.stop()
+
+page_html = progress_sheets.sheet_html(sheet, sheet_lang)
+name = labels.get(chosen, "sheet")
+safe_name = "".join(c if c.isalnum() else "_" for c in name)[:60]
+st.download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
+                   file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html", mime="text/html",
+                   key="sheets.download")
+st.caption(t("progress.sheet.print_hint"))
+st.divider()
+
+# The sheet itself, in the sheet's language: user text only through st.text / st.table (never HTML).
+if kind == "government":
+    st.caption(ts("progress.sheet.kind_government"))
+    st.subheader(sheet.government["government"], anchor=False)
+    for fact in progress_sheets.government_facts(sheet, sheet_lang):
+        st.text(fact)
+    tables = progress_sheets.government_tables(sheet, sheet_lang)
+    st.plotly_chart(progress_sheets.government_figure(sheet, sheet_lang), width="stretch",
+                    config={"displayModeBar": False}, key="sheets.figure")
+    st.markdown(f"**{ts('progress.sheet.areas')}**")
+    st.table(tables["areas"].set_index(tables["areas"].columns[0]))
+    st.markdown(f"**{ts('progress.sheet.plan')}**")
+    st.table(tables["plan"].set_index(tables["plan"].columns[0]))
+else:
+    st.caption(ts("progress.sheet.kind_cluster"))
+    st.subheader(sheet.cluster["name"], anchor=False)
+    for fact in progress_sheets.cluster_facts(sheet, sheet_lang):
+        st.text(fact)
+    tables = progress_sheets.cluster_tables(sheet, sheet_lang)
+    st.plotly_chart(progress_sheets.cluster_figure(sheet, sheet_lang), width="stretch",
+                    config={"displayModeBar": False}, key="sheets.figure")
+    st.markdown(f"**{ts('progress.sheet.members')}**")
+    st.table(tables["members"].set_index(tables["members"].columns[0]))
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{ts('progress.sheet.plan')}**")
+        st.table(tables["plan"].set_index(tables["plan"].columns[0]))
+    with right:
+        st.markdown(f"**{ts('progress.sheet.qsip', cycle=sheet.qsip_cycle or '—')}**")
+        st.table(tables["qsip"].set_index(tables["qsip"].columns[0]) if not tables["qsip"].empty else tables["qsip"])
+st.caption(ts("progress.sheet.footer", date=date.today().isoformat()))

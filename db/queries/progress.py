@@ -53,6 +53,7 @@ class Filters(NamedTuple):
     sector: str | None = None
     from_round: str = "baseline"
     to_round: str = "midpoint"
+    government_id: str | None = None
 
 
 def _cluster_uuid(filters: Filters) -> uuid.UUID | None:
@@ -78,6 +79,8 @@ def _cluster_scope(filters: Filters) -> sa.Select:
 def _government_scope(filters: Filters) -> sa.Select:
     """Ids of the governments the filters keep."""
     query = sa.select(Government.id)
+    if filters.government_id:
+        query = query.where(Government.id == uuid.UUID(str(filters.government_id)))
     if filters.department:
         query = query.where(Government.department_code == filters.department)
     if filters.level:
@@ -376,3 +379,20 @@ def feedback_groups(filters: Filters) -> pd.DataFrame:
     query = sa.select(*keys, sa.func.count(), sa.func.sum(per_respondent.c.score)).group_by(*keys)
     frame = _frame(query, ["cycle_year", "dimension", "respondent_type", "sex", "indigenous", "n", "score_sum"])
     return frame.astype({"cycle_year": "int64", "n": "int64", "score_sum": "float64"})
+
+
+def clusters_of_government(government_id: str) -> list[str]:
+    """Names of the clusters a government belongs to."""
+    query = (
+        sa.select(Cluster.name)
+        .join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
+        .where(ClusterMember.government_id == uuid.UUID(str(government_id)))
+        .order_by(Cluster.name)
+    )
+    with read_session() as session:
+        return list(session.execute(query).scalars())
+
+
+def department_name(code: str) -> str:
+    with read_session() as session:
+        return session.execute(sa.select(Department.name).where(Department.code == code)).scalar() or code

@@ -1,0 +1,332 @@
+"""Chart builders of the progress views: pure functions of one frame, translated titles and axes.
+
+Each ``def x(frame, *, lang, ...) -> go.Figure`` draws only from its frame, so the table a page
+shows under a chart is exactly what the chart drew. No map tiles, web fonts or remote scripts:
+figures render with the plotly.js bundled by Streamlit, or embedded inline in printed sheets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from assessments.i18n import translator
+
+# Colour-blind-safe pairs (Okabe-Ito) for the two rounds compared and the statuses.
+ROUND_COLOURS = {"from": "#999999", "to": "#0072B2"}
+STATUS_COLOURS = {"planned": "#BBBBBB", "in_progress": "#E69F00", "done": "#009E73", "dropped": "#D55E00"}
+CATEGORY_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+DIVERGING = [[0.0, "#B2182B"], [0.5, "#F7F7F7"], [1.0, "#2166AC"]]
+FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
+
+
+def _layout(figure: go.Figure, *, title: str, x: str | None = None, y: str | None = None,
+            height: int | None = None) -> go.Figure:
+    figure.update_layout(
+        title=dict(text=title, x=0, xanchor="left"),
+        font=FONT,
+        template="plotly_white",
+        margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+    )
+    if x is not None:
+        figure.update_xaxes(title_text=x)
+    if y is not None:
+        figure.update_yaxes(title_text=y)
+    if height:
+        figure.update_layout(height=height)
+    return figure
+
+
+def _round_names(lang: str, from_round: str, to_round: str) -> tuple[str, str]:
+    t = translator(lang)
+    return t(f"round.{from_round}"), t(f"round.{to_round}")
+
+
+def _empty(lang: str, title: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=translator(lang)("progress.chart.no_data"), showarrow=False, x=0.5, y=0.5,
+                          xref="paper", yref="paper")
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return _layout(figure, title=title)
+
+
+# --- one government ---------------------------------------------------------------------------
+
+
+def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, label: str = "area",
+             title: str | None = None) -> go.Figure:
+    """Change per row (area or government): a grey dot for the earlier round, a blue one for the later.
+
+    Columns: ``label``, ``area_score_from``, ``area_score_to``.
+    """
+    t = translator(lang)
+    title = title or t("progress.chart.dumbbell", before=t(f"round.{from_round}"), after=t(f"round.{to_round}"))
+    rows = frame.dropna(subset=["area_score_from", "area_score_to"])
+    if rows.empty:
+        return _empty(lang, title)
+    name_from, name_to = _round_names(lang, from_round, to_round)
+    figure = go.Figure()
+    xs, ys = [], []
+    for _, row in rows.iterrows():
+        xs += [row["area_score_from"], row["area_score_to"], None]
+        ys += [row[label], row[label], None]
+    figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#BBBBBB", width=3),
+                                hoverinfo="skip", showlegend=False))
+    figure.add_trace(go.Scatter(x=rows["area_score_from"], y=rows[label], mode="markers", name=name_from,
+                                marker=dict(color=ROUND_COLOURS["from"], size=12)))
+    figure.add_trace(go.Scatter(x=rows["area_score_to"], y=rows[label], mode="markers", name=name_to,
+                                marker=dict(color=ROUND_COLOURS["to"], size=12)))
+    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]))
+    return _layout(figure, title=title, x=t("progress.axis.score"), y=None, height=120 + 32 * len(rows))
+
+
+def radar(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, label: str = "area",
+          scale_min: int = 1, scale_max: int = 4) -> go.Figure:
+    """The areas of one government on a radar, one closed line per round. Columns as ``dumbbell``."""
+    t = translator(lang)
+    title = t("progress.chart.radar")
+    rows = frame.dropna(subset=["area_score_from", "area_score_to"], how="all")
+    if rows.empty:
+        return _empty(lang, title)
+    name_from, name_to = _round_names(lang, from_round, to_round)
+    theta = list(rows[label]) + [rows[label].iloc[0]]
+    figure = go.Figure()
+    for column, name, colour in (("area_score_from", name_from, ROUND_COLOURS["from"]),
+                                 ("area_score_to", name_to, ROUND_COLOURS["to"])):
+        values = list(rows[column]) + [rows[column].iloc[0]]
+        figure.add_trace(go.Scatterpolar(r=values, theta=theta, name=name, mode="lines+markers",
+                                         line=dict(color=colour), fill="toself", opacity=0.6))
+    figure.update_layout(polar=dict(radialaxis=dict(range=[scale_min, scale_max], dtick=1)))
+    return _layout(figure, title=title)
+
+
+# --- one cluster ------------------------------------------------------------------------------
+
+
+def change_heatmap(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str) -> go.Figure:
+    """Governments (rows) × areas (columns) coloured by change. Columns: government, area, change."""
+    t = translator(lang)
+    title = t("progress.chart.heatmap", before=t(f"round.{from_round}"), after=t(f"round.{to_round}"))
+    rows = frame.dropna(subset=["change"])
+    if rows.empty:
+        return _empty(lang, title)
+    areas = list(dict.fromkeys(rows["area"]))
+    governments = list(dict.fromkeys(rows["government"]))
+    grid = rows.pivot_table(index="government", columns="area", values="change", aggfunc="mean")
+    grid = grid.reindex(index=governments, columns=areas)
+    limit = max(1.0, float(rows["change"].abs().max()))
+    text = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.1f}")
+    figure = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=areas, y=governments, zmin=-limit, zmax=limit, colorscale=DIVERGING,
+        text=text.to_numpy(), texttemplate="%{text}", colorbar=dict(title=dict(text=t("progress.axis.change"))),
+        hovertemplate="%{y}<br>%{x}: %{z:+.2f}<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(tickangle=-30)
+    return _layout(figure, title=title, height=160 + 36 * len(governments))
+
+
+# --- distributions ----------------------------------------------------------------------------
+
+
+def distribution(frame: pd.DataFrame, *, lang: str, x: str, y: str, title: str, x_label: str, y_label: str,
+                 color: str | None = None, kind: str = "box",
+                 color_names: Mapping[str, str] | None = None) -> go.Figure:
+    """Box, violin or strip plot of ``y`` per ``x`` (optionally split by ``color``): the whole spread."""
+    rows = frame.dropna(subset=[y])
+    if rows.empty:
+        return _empty(lang, title)
+    groups = [(None, rows)] if color is None else list(rows.groupby(color, sort=False))
+    figure = go.Figure()
+    for index, (key, part) in enumerate(groups):
+        name = None if key is None else (color_names or {}).get(key, str(key))
+        common = dict(x=part[x], y=part[y], name=name, marker=dict(color=CATEGORY_COLOURS[index % 8]),
+                      showlegend=key is not None)
+        if kind == "violin":
+            figure.add_trace(go.Violin(**common, box_visible=True, points=False))
+        elif kind == "strip":
+            figure.add_trace(go.Box(**common, boxpoints="all", jitter=0.5, pointpos=0,
+                                    fillcolor="rgba(0,0,0,0)", line=dict(color="rgba(0,0,0,0)")))
+        else:
+            figure.add_trace(go.Box(**common, boxpoints="outliers"))
+    if color is not None:
+        figure.update_layout(boxmode="group", violinmode="group")
+    figure.add_hline(y=0, line=dict(color="#888888", dash="dot")) if "change" in y else None
+    return _layout(figure, title=title, x=x_label, y=y_label)
+
+
+# --- targets, plans and interventions ---------------------------------------------------------
+
+
+def target_bars(frame: pd.DataFrame, *, lang: str, to_round: str) -> go.Figure:
+    """Share of scored targets met per area. Columns: area, share_met, met, scored, targets."""
+    t = translator(lang)
+    title = t("progress.chart.targets", round=t(f"round.{to_round}"))
+    rows = frame.dropna(subset=["share_met"])
+    if rows.empty:
+        return _empty(lang, title)
+    figure = go.Figure(go.Bar(
+        x=rows["share_met"], y=rows["area"], orientation="h", marker=dict(color="#009E73"),
+        text=[f"{int(m)}/{int(s)}" for m, s in zip(rows["met"], rows["scored"])], textposition="auto",
+        name=t("progress.col.share_met"),
+    ))
+    figure.update_xaxes(range=[0, 100], ticksuffix="%")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, title=title, x=t("progress.axis.share_met"), height=140 + 30 * len(rows))
+
+
+def done_vs_planned(frame: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Capacity-plan items and roadmap actions by status, stacked. Columns: kind, status, count."""
+    t = translator(lang)
+    title = t("progress.chart.done_vs_planned")
+    if frame.empty or frame["count"].sum() == 0:
+        return _empty(lang, title)
+    kinds = [t(f"progress.kind.{k}") for k in dict.fromkeys(frame["kind"])]
+    figure = go.Figure()
+    for status, colour in STATUS_COLOURS.items():
+        part = frame.loc[frame["status"] == status]
+        figure.add_trace(go.Bar(y=[t(f"progress.kind.{k}") for k in part["kind"]], x=part["count"],
+                                orientation="h", name=t(f"progress.status.{status}"), marker=dict(color=colour),
+                                text=part["count"], textposition="inside"))
+    figure.update_layout(barmode="stack")
+    figure.update_yaxes(categoryorder="array", categoryarray=kinds, autorange="reversed")
+    return _layout(figure, title=title, x=t("progress.axis.count"), height=260)
+
+
+def intervention_effect(frame: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Area change where interventions were done or under way versus where none were. Columns: intervened, change."""
+    t = translator(lang)
+    title = t("progress.chart.interventions")
+    if frame.empty:
+        return _empty(lang, title)
+    labelled = frame.assign(group=frame["intervened"].map(
+        {True: t("progress.intervened.yes"), False: t("progress.intervened.no")}))
+    return distribution(labelled, lang=lang, x="group", y="change", title=title,
+                        x_label=t("progress.axis.intervention"), y_label=t("progress.axis.change"))
+
+
+# --- portfolio --------------------------------------------------------------------------------
+
+
+def planned_vs_actual(frame: pd.DataFrame, *, lang: str, x: str, x_label: str, title: str,
+                      planned: str = "planned", actual: str = "formed") -> go.Figure:
+    """Grouped bars: what the plan foresees next to what exists. Columns: x, planned, actual."""
+    t = translator(lang)
+    if frame.empty:
+        return _empty(lang, title)
+    figure = go.Figure([
+        go.Bar(x=frame[x], y=frame[planned], name=t("progress.legend.planned"), marker=dict(color="#BBBBBB"),
+               text=frame[planned], textposition="outside"),
+        go.Bar(x=frame[x], y=frame[actual], name=t("progress.legend.actual"), marker=dict(color="#0072B2"),
+               text=frame[actual], textposition="outside"),
+    ])
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(type="category")
+    return _layout(figure, title=title, x=x_label, y=t("progress.axis.count"))
+
+
+def improvement_plans(frame: pd.DataFrame, *, lang: str, milestones: Mapping[str, str]) -> go.Figure:
+    """Governments with an improvement plan per level, with each milestone's target as a marker.
+
+    Columns: level (already translated), governments, one column per milestone.
+    """
+    t = translator(lang)
+    title = t("progress.chart.improvement_plans")
+    figure = go.Figure(go.Bar(x=frame["level"], y=frame["governments"], name=t("progress.legend.actual"),
+                              marker=dict(color="#0072B2"), text=frame["governments"], textposition="outside"))
+    symbols = ("line-ew-open", "diamond-open", "star-open")
+    for index, (column, name) in enumerate(milestones.items()):
+        figure.add_trace(go.Scatter(x=frame["level"], y=frame[column], mode="markers", name=name,
+                                    marker=dict(symbol=symbols[index % 3], size=22, line=dict(width=3),
+                                                color=CATEGORY_COLOURS[(index + 1) % 8])))
+    return _layout(figure, title=title, y=t("progress.axis.governments"))
+
+
+def audit_stages(frame: pd.DataFrame, *, lang: str) -> go.Figure:
+    """QSIP audit cycles by current stage. Columns: stage_name, audits."""
+    t = translator(lang)
+    title = t("progress.chart.audit_stages")
+    if frame.empty or frame["audits"].sum() == 0:
+        return _empty(lang, title)
+    figure = go.Figure(go.Bar(x=frame["stage_name"], y=frame["audits"], marker=dict(color="#56B4E9"),
+                              text=frame["audits"], textposition="outside"))
+    return _layout(figure, title=title, y=t("progress.axis.audits"))
+
+
+# --- QSIP -------------------------------------------------------------------------------------
+
+
+def qsip_trend(frame: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Mean dimension score per cycle, one line per dimension and respondent type.
+
+    Columns: cycle_year, dimension (translated), respondent_type (translated), mean.
+    """
+    t = translator(lang)
+    title = t("progress.chart.qsip_trend")
+    rows = frame.dropna(subset=["mean"])
+    if rows.empty:
+        return _empty(lang, title)
+    figure = go.Figure()
+    dashes = ("solid", "dash", "dot")
+    types = list(dict.fromkeys(rows["respondent_type"]))
+    for d_index, (dimension, part) in enumerate(rows.groupby("dimension", sort=False)):
+        for r_index, (kind, line) in enumerate(part.groupby("respondent_type", sort=False)):
+            figure.add_trace(go.Scatter(
+                x=line["cycle_year"], y=line["mean"], mode="lines+markers", name=f"{dimension} · {kind}",
+                line=dict(color=CATEGORY_COLOURS[d_index % 8], dash=dashes[types.index(kind) % 3]),
+            ))
+    figure.update_xaxes(dtick=1)
+    figure.update_yaxes(range=[1, 5])
+    return _layout(figure, title=title, x=t("progress.axis.cycle"), y=t("progress.axis.rating"), height=420)
+
+
+def qsip_gap(frame: pd.DataFrame, *, lang: str) -> go.Figure:
+    """Provider minus user mean per dimension, one bar group per cycle. Columns: cycle_year, dimension, gap."""
+    t = translator(lang)
+    title = t("progress.chart.qsip_gap")
+    rows = frame.dropna(subset=["gap"])
+    if rows.empty:
+        return _empty(lang, title)
+    figure = go.Figure()
+    for index, (cycle, part) in enumerate(rows.groupby("cycle_year", sort=True)):
+        figure.add_trace(go.Bar(x=part["dimension"], y=part["gap"], name=str(cycle),
+                                marker=dict(color=CATEGORY_COLOURS[index % 8]),
+                                text=[f"{g:+.2f}" for g in part["gap"]], textposition="outside"))
+    figure.update_layout(barmode="group")
+    figure.add_hline(y=0, line=dict(color="#888888"))
+    return _layout(figure, title=title, y=t("progress.axis.gap"))
+
+
+def qsip_groups(frame: pd.DataFrame, *, lang: str, by: str, cycle: int | None) -> go.Figure:
+    """Mean per dimension and category (sex or indigenous identity). Columns: dimension, <by> (translated), mean."""
+    t = translator(lang)
+    title = t(f"progress.chart.qsip_{by}", cycle=cycle if cycle is not None else "")
+    rows = frame.dropna(subset=["mean"])
+    if rows.empty:
+        return _empty(lang, title)
+    figure = go.Figure()
+    for index, (category, part) in enumerate(rows.groupby(by, sort=False)):
+        figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"], name=str(category),
+                                marker=dict(color=CATEGORY_COLOURS[index % 8]),
+                                text=[f"{v:.2f}" for v in part["mean"]], textposition="outside"))
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(range=[0, 5.5])
+    return _layout(figure, title=title, y=t("progress.axis.rating"))
+
+
+def stacked_bars(frame: pd.DataFrame, *, lang: str, x: str, color: str, y: str, title: str,
+                 y_label: str) -> go.Figure:
+    """Counts of ``y`` per ``x``, stacked by ``color`` (e.g. governments assessed per round and level)."""
+    if frame.empty or frame[y].sum() == 0:
+        return _empty(lang, title)
+    figure = go.Figure([
+        go.Bar(x=part[x], y=part[y], name=str(name), marker=dict(color=CATEGORY_COLOURS[index % 8]),
+               text=part[y], textposition="inside")
+        for index, (name, part) in enumerate(frame.groupby(color, sort=False))
+    ])
+    figure.update_layout(barmode="stack")
+    return _layout(figure, title=title, y=y_label)

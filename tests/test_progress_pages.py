@@ -1,0 +1,111 @@
+"""The progress pages under AppTest: they render the known dataset's numbers, follow filters and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from db import models as m
+from tests.test_progress_views import build_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ("overview.py", "progress.py", "result_sheets.py")
+
+
+@pytest.fixture
+def dataset(session):
+    return build_dataset(session)
+
+
+def run(page: str, lang: str = "en", query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=60)
+    at.session_state["lang"] = lang
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(x.value for x in at.metric if x.label == label)
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_render_the_dataset(dataset, page, lang):
+    at = run(page, lang)
+    assert at.title
+
+
+def test_overview_shows_the_hand_computed_totals(dataset):
+    at = run("overview.py")
+    assert metric(at, "Clusters formed / planned") == "2 / 16"
+    assert metric(at, "Governments with a validated baseline") == "4"
+    assert metric(at, "Governments with a validated midpoint") == "3"
+    assert metric(at, "Governments with an improvement plan / target") == "3 / 80"
+
+
+def test_overview_follows_the_department_filter_and_url(dataset):
+    at = run("overview.py", query={"dept": "25"})
+    assert metric(at, "Clusters formed / planned") == "1 / 3"
+    assert metric(at, "Governments with a validated baseline") == "1"
+    at.selectbox(key="progress_filter.department").set_value(None).run()
+    assert metric(at, "Clusters formed / planned") == "2 / 16"
+    assert "dept" not in at.query_params
+
+
+def test_progress_page_government_metrics_and_tables(dataset):
+    gov = dataset["gov"]
+    at = run("progress.py", query={"gov": str(gov["2205"])})
+    assert metric(at, "Index Baseline") == "1.75"
+    assert metric(at, "Index Midpoint") == "2.25"
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    everyone = next(v for k, v in tables.items() if "UBIGEO" in k and "Change" in k)
+    assert sorted(everyone["Change"].dropna().tolist()) == [-1.0, 0.5, 1.5]
+    targets = next(v for k, v in tables.items() if "% met" in k)
+    assert targets.set_index("Functional area")["% met"].tolist() == [50.0, 0.0]
+
+
+def test_progress_page_shows_new_numbers_after_a_write(dataset, session):
+    """The read cache keys on the data version: a save (which bumps it) shows at once."""
+    from assessments.access import LOCAL_USER
+    from db.audit import record
+
+    gov = dataset["gov"]
+    at = run("progress.py", query={"gov": str(gov["220505"])})
+    assert metric(at, "Index Midpoint") == "3.50"
+    consensus = session.execute(
+        sa.select(m.ConsensusScore).join(m.Assessment, m.Assessment.id == m.ConsensusScore.assessment_id)
+        .join(m.Indicator, m.Indicator.id == m.ConsensusScore.indicator_id)
+        .where(m.Assessment.government_id == gov["220505"], m.Assessment.round == "midpoint",
+               m.Indicator.code == "ADM-02")
+    ).scalar_one()
+    consensus.score = 4
+    record(session, LOCAL_USER, "update", "consensus_score", consensus.id, after={"score": 4})
+    session.commit()
+    at.run()
+    assert metric(at, "Index Midpoint") == "4.00"
+
+
+def test_filters_persist_into_query_params(dataset):
+    at = run("progress.py")
+    at.selectbox(key="progress_filter.level").set_value("district").run()
+    assert at.query_params["level"] == ["district"] or at.query_params["level"] == "district"
+    at.selectbox(key="progress_filter.rounds").set_value("baseline-end").run()
+    assert not at.exception
+    assert any("0 of 2 governments" in c.value for c in at.caption)
+
+
+def test_result_sheet_of_a_government_in_spanish(dataset):
+    gov = dataset["gov"]
+    at = run("result_sheets.py", lang="es", query={"gov": str(gov["2205"])})
+    texts = [t.value for t in at.text]
+    assert "Índice de capacidad: Línea de base 1.75 → Evaluación intermedia 2.25 (cambio +0.50)" in texts[-1] or any(
+        "1.75 →" in x and "+0.50" in x for x in texts)
+    areas = at.table[0].value
+    assert list(areas.index)[:2] == ["Administración y sistemas modernizados", "Recursos humanos y desarrollo profesional"] or len(areas) == 2
