@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from assessments import qsip
 from assessments.access import SYSTEM
-from db.models import AuditStage, Barrier, Cluster, ClusterMember, ClusterSector, Government, ServiceAudit
+from db.models import AuditStage, Barrier, Cluster, ClusterMember, ClusterSector, Government, ImprovementAction, ServiceAudit
 
 SEED = 2013
 CYCLES = (2013, 2014)
@@ -88,8 +88,16 @@ def _roadmap(session: Session, rng: random.Random, audit: ServiceAudit, members:
              today: date) -> None:
     # a later cycle already carries the barriers still open from the previous one
     carried = set(session.execute(sa.select(Barrier.description).where(Barrier.audit_id == audit.id)).scalars())
-    wanted = max(0, rng.randint(3, 5) - len(carried))
-    chosen = [b for b in BARRIERS if b[0] not in carried][:wanted]
+    n_actions = session.execute(sa.select(sa.func.count()).select_from(ImprovementAction)
+                                .where(ImprovementAction.audit_id == audit.id)).scalar_one()
+    target = rng.randint(3, 5)
+    chosen = []
+    for spec in (b for b in BARRIERS if b[0] not in carried):
+        # 3-5 barriers and at least 4 actions per cycle
+        if len(carried) + len(chosen) >= 5 or (len(carried) + len(chosen) >= target and n_actions >= 4):
+            break
+        chosen.append(spec)
+        n_actions += len(spec[5])
     by_level = {g.level: g for g in members}
     for description, category, level, within, priority, actions in chosen:
         barrier = qsip.add_barrier(session=session, actor=SYSTEM, audit_id=audit.id, data=qsip.BarrierInput(
