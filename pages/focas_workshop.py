@@ -322,7 +322,7 @@ def grid(area) -> None:
         config[indicator.code] = st.column_config.TextColumn(indicator.code, help=help_text, width="small",
                                                              max_chars=3)
     st.data_editor(display, key=editor_key, hide_index=True, column_config=config, disabled=not editable,
-                   width="stretch", height=min(38 + 35 * len(display), 900))
+                   width="stretch", placeholder="", height=min(38 + 35 * len(display), 900))
     shown = dict(stored)
     shown.update(edits)
     st.session_state[f"{key_base}.shown"] = shown
@@ -401,8 +401,8 @@ def consensus(area) -> None:
         "evidence": list(table["evidence"]),
     })
     st.data_editor(display, key=editor_key, hide_index=True, width="stretch", disabled=not editable,
-                   column_config={
-                       "indicator": st.column_config.TextColumn(t("focas.indicator"), disabled=True, width="large"),
+                   placeholder="", column_config={
+                       "indicator": st.column_config.TextColumn(t("focas.indicator"), disabled=True, width="medium"),
                        "n": st.column_config.NumberColumn(t("focas.consensus.n"), disabled=True, width="small"),
                        "median": st.column_config.NumberColumn(t("focas.consensus.median"), disabled=True,
                                                                format="%.1f", width="small",
@@ -461,17 +461,21 @@ def results_section() -> None:
     names = {area.code: area.name.get(lang) for area in instrument.areas}
     areas = outcome["areas"].copy()
     areas.insert(1, "name", areas["area_code"].map(names))
-    areas["gap"] = areas["area_score"] - areas["target"]
-    columns = ["area_code", "name", "area_score", "area_pct", "n_indicators", "target", "gap"]
+    goals = ui.read(queries.targets, header["government_id"])
+    for round_goal in ("midpoint", "end"):
+        goal = goals.loc[goals["round"] == round_goal].set_index("area_code")["target"]
+        areas[f"target_{round_goal}"] = areas["area_code"].map(goal)
+    columns = ["area_code", "name", "area_score", "area_pct", "n_indicators", "target_midpoint", "target_end"]
     if header["round"] != "baseline":
-        columns += ["baseline_score", "change", "n_not_comparable"]
+        areas["gap"] = areas["area_score"] - areas["target"]
+        columns += ["gap", "baseline_score", "change", "n_not_comparable"]
     shown = areas[columns].round(2)
     ui.table(shown, file_name=f"focas_{header['round']}_areas.csv", key="focas.results_table", column_labels={
         "area_code": t("focas.area_code"), "name": t("focas.area"), "area_score": t("focas.results.area_score"),
         "area_pct": t("focas.results.area_pct"), "n_indicators": t("focas.results.n_indicators"),
-        "target": t("focas.results.target"), "gap": t("focas.results.gap"),
-        "baseline_score": t("focas.results.baseline"), "change": t("focas.results.area_change"),
-        "n_not_comparable": t("focas.results.not_comparable")})
+        "target_midpoint": t("capplan.targets.midpoint"), "target_end": t("capplan.targets.end"),
+        "gap": t("focas.results.gap"), "baseline_score": t("focas.results.baseline"),
+        "change": t("focas.results.area_change"), "n_not_comparable": t("focas.results.not_comparable")})
     st.caption(t("focas.results.rule", scale=scale_text))
     if outcome["not_comparable"]:
         st.warning(t("focas.results.not_comparable_list", codes=", ".join(outcome["not_comparable"])), icon="⚠️")
