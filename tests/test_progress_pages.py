@@ -105,7 +105,37 @@ def test_result_sheet_of_a_government_in_spanish(dataset):
     gov = dataset["gov"]
     at = run("result_sheets.py", lang="es", query={"gov": str(gov["2205"])})
     texts = [t.value for t in at.text]
-    assert "Índice de capacidad: Línea de base 1.75 → Evaluación intermedia 2.25 (cambio +0.50)" in texts[-1] or any(
-        "1.75 →" in x and "+0.50" in x for x in texts)
+    assert texts == ["Municipalidad provincial · San Martín · UBIGEO 2205", "Clúster(es): Lamas",
+                     "Índice de capacidad: Línea de base 1.75 → Medio término 2.25 (cambio +0.50)"]
     areas = at.table[0].value
-    assert list(areas.index)[:2] == ["Administración y sistemas modernizados", "Recursos humanos y desarrollo profesional"] or len(areas) == 2
+    assert list(areas["Cambio"]) == ["+1.00", "+0.00"]
+    assert list(areas["Meta alcanzada"]) == ["Sí", "No"]
+    plan = at.table[1].value
+    assert plan["Cantidad"].tolist() == ["2", "0", "1", "0"]
+
+
+def test_result_sheet_of_a_cluster_in_english_and_its_offline_html(dataset):
+    at = run("result_sheets.py", lang="en", query={"cluster": str(dataset["c1"])})
+    assert [s.value for s in at.subheader] == ["Lamas"]
+    assert at.text[0].value == "San Martín · wave 1 · services: Health · 3 governments"
+    members = at.table[0].value
+    # regional government first: its midpoint is still a draft, so nothing to compare
+    assert members["Change"].tolist() == ["—", "+0.50", "+1.50"]
+    qsip = at.table[-1].value
+    assert qsip.loc["Effectiveness", "Gap"] == "+1.00"  # latest cycle 2014: providers 5, users 4
+
+
+def test_sheet_html_is_self_contained_and_escapes_user_text(dataset, session):
+    from assessments import progress_sheets
+
+    cluster = session.get(m.Cluster, dataset["c1"])
+    cluster.name = "<script>alert(1)</script> Lamas"
+    session.commit()
+    sheet = progress_sheets.cluster_sheet(str(dataset["c1"]))
+    page = progress_sheets.sheet_html(sheet, "es")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Lamas" in page
+    # plotly.js inline: no script, stylesheet or font fetched from anywhere
+    assert "<script src=" not in page and 'src="http' not in page and "<link" not in page
+    assert len(page) > 1_000_000
+    assert "Gobiernos del clúster" in page and "@page" in page

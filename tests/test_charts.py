@@ -1,0 +1,139 @@
+"""Chart builders: what each figure draws (fig.data) and its translated titles and axes."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from assessments import charts
+
+
+@pytest.fixture
+def areas():
+    return pd.DataFrame({
+        "area": ["Administración", "Recursos humanos"],
+        "area_score_from": [1.5, 2.0],
+        "area_score_to": [2.5, 2.0],
+        "change": [1.0, 0.0],
+    })
+
+
+def test_dumbbell_draws_one_dot_per_round_and_a_segment_per_area(areas):
+    figure = charts.dumbbell(areas, lang="es", from_round="baseline", to_round="midpoint")
+    segments, before, after = figure.data
+    assert list(before.x) == [1.5, 2.0] and list(after.x) == [2.5, 2.0]
+    assert list(before.y) == ["Administración", "Recursos humanos"]
+    assert [x for x in segments.x if x is not None] == [1.5, 2.5, 2.0, 2.0]
+    assert before.name == "Línea de base" and after.name == "Medio término"
+    assert figure.layout.title.text == "Cambio por área funcional: Línea de base → Medio término"
+    assert figure.layout.xaxis.title.text == "Puntaje (escala de madurez)"
+
+
+def test_dumbbell_in_english(areas):
+    figure = charts.dumbbell(areas, lang="en", from_round="baseline", to_round="end")
+    assert figure.layout.title.text == "Change per functional area: Baseline → End"
+    assert figure.data[2].name == "End"
+
+
+def test_radar_closes_each_round_line(areas):
+    figure = charts.radar(areas, lang="en", from_round="baseline", to_round="midpoint")
+    assert [trace.type for trace in figure.data] == ["scatterpolar", "scatterpolar"]
+    assert list(figure.data[0].r) == [1.5, 2.0, 1.5]
+    assert list(figure.data[1].theta) == ["Administración", "Recursos humanos", "Administración"]
+    assert tuple(figure.layout.polar.radialaxis.range) == (1, 4)
+
+
+def test_heatmap_grid_and_symmetric_colour_range():
+    frame = pd.DataFrame({
+        "government": ["A", "A", "B"], "area": ["ADM", "HR", "ADM"], "change": [1.0, -2.0, 0.5],
+    })
+    figure = charts.change_heatmap(frame, lang="en", from_round="baseline", to_round="midpoint")
+    heat = figure.data[0]
+    assert list(heat.y) == ["A", "B"] and list(heat.x) == ["ADM", "HR"]
+    assert heat.z[0][0] == 1.0 and heat.z[0][1] == -2.0 and heat.z[1][0] == 0.5 and math.isnan(heat.z[1][1])
+    assert (heat.zmin, heat.zmax) == (-2.0, 2.0)
+    assert heat.text[0][1] == "-2.0"
+    assert figure.layout.title.text == "Change per government and area: Baseline → Midpoint"
+
+
+def test_distribution_one_trace_per_colour_group_and_kind():
+    frame = pd.DataFrame({"department": ["Loreto", "Loreto", "Ucayali"], "level": ["GR", "GLD", "GLD"],
+                          "change": [0.5, 1.0, -1.0]})
+    box = charts.distribution(frame, lang="en", x="department", y="change", color="level", title="T",
+                              x_label="Department", y_label="Change")
+    assert [t.type for t in box.data] == ["box", "box"]
+    assert [t.name for t in box.data] == ["GR", "GLD"]
+    assert list(box.data[1].y) == [1.0, -1.0]
+    violin = charts.distribution(frame, lang="en", x="department", y="change", kind="violin", title="T",
+                                 x_label="D", y_label="C")
+    assert [t.type for t in violin.data] == ["violin"]
+    strip = charts.distribution(frame, lang="en", x="department", y="change", kind="strip", title="T",
+                                x_label="D", y_label="C")
+    assert strip.data[0].boxpoints == "all"
+    assert box.layout.yaxis.title.text == "Change" and box.layout.xaxis.title.text == "Department"
+
+
+def test_target_bars_show_share_and_counts():
+    frame = pd.DataFrame({"area": ["ADM", "HR"], "share_met": [50.0, 0.0], "met": [1, 0], "scored": [2, 1],
+                          "targets": [2, 1]})
+    figure = charts.target_bars(frame, lang="es", to_round="midpoint")
+    assert list(figure.data[0].x) == [50.0, 0.0]
+    assert list(figure.data[0].text) == ["1/2", "0/1"]
+    assert figure.layout.title.text == "Metas de área alcanzadas en la ronda Medio término"
+
+
+def test_done_vs_planned_stacks_statuses():
+    frame = pd.DataFrame({
+        "kind": ["plan_items"] * 4 + ["roadmap_actions"] * 4,
+        "status": ["planned", "in_progress", "done", "dropped"] * 2,
+        "count": [3, 1, 1, 0, 1, 1, 1, 0],
+    })
+    figure = charts.done_vs_planned(frame, lang="en")
+    assert [t.name for t in figure.data] == ["Planned", "In progress", "Done", "Dropped"]
+    assert list(figure.data[2].x) == [1, 1]
+    assert list(figure.data[0].y) == ["Capacity-building plan items", "QSIP roadmap actions"]
+    assert figure.layout.barmode == "stack"
+
+
+def test_intervention_effect_groups_areas():
+    frame = pd.DataFrame({"intervened": [True, True, False], "change": [1.0, -1.0, 1.5]})
+    figure = charts.intervention_effect(frame, lang="en")
+    assert list(figure.data[0].x) == ["With interventions", "With interventions", "Without interventions"]
+    assert figure.layout.title.text == "Area change with and without interventions"
+
+
+def test_planned_vs_actual_and_improvement_plans():
+    frame = pd.DataFrame({"wave": ["Wave 1", "Wave 2"], "planned": [6, 5], "formed": [1, 1]})
+    figure = charts.planned_vs_actual(frame, lang="en", x="wave", x_label="Wave", title="Clusters")
+    assert [t.name for t in figure.data] == ["Planned", "Achieved"]
+    assert list(figure.data[0].y) == [6, 5] and list(figure.data[1].y) == [1, 1]
+    plans = pd.DataFrame({"level": ["Regional", "Provincial", "District"], "governments": [1, 1, 1],
+                          "year1": [5, 6, 18], "year2_q1": [5, 16, 59]})
+    figure = charts.improvement_plans(plans, lang="en", milestones={"year1": "Y1", "year2_q1": "Y2"})
+    assert list(figure.data[0].y) == [1, 1, 1]
+    assert [t.name for t in figure.data[1:]] == ["Y1", "Y2"] and list(figure.data[2].y) == [5, 16, 59]
+
+
+def test_qsip_charts():
+    trend = pd.DataFrame({"cycle_year": [2013, 2014, 2013], "dimension": ["Eff", "Eff", "Eff"],
+                          "respondent_type": ["Users", "Users", "Providers"], "mean": [2.25, 4.0, 4.0]})
+    figure = charts.qsip_trend(trend, lang="en")
+    assert [t.name for t in figure.data] == ["Eff · Users", "Eff · Providers"]
+    assert list(figure.data[0].y) == [2.25, 4.0]
+    assert figure.layout.yaxis.title.text == "Mean rating (1–5)"
+    gap = pd.DataFrame({"cycle_year": [2013, 2014], "dimension": ["Eff", "Eff"], "gap": [1.75, 1.0]})
+    figure = charts.qsip_gap(gap, lang="es")
+    assert [t.name for t in figure.data] == ["2013", "2014"] and list(figure.data[0].text) == ["+1.75"]
+    groups = pd.DataFrame({"dimension": ["Eff", "Eff"], "sex": ["Female", "Male"], "mean": [3.0, 2.75]})
+    figure = charts.qsip_groups(groups, lang="en", by="sex", cycle=2013)
+    assert figure.layout.title.text == "Score by sex (cycle 2013)"
+    assert [t.name for t in figure.data] == ["Female", "Male"]
+
+
+def test_empty_frames_give_a_translated_no_data_figure():
+    empty = pd.DataFrame(columns=["area", "area_score_from", "area_score_to", "change"])
+    figure = charts.dumbbell(empty, lang="es", from_round="baseline", to_round="midpoint")
+    assert figure.data == ()
+    assert figure.layout.annotations[0].text == "Sin datos para mostrar"
