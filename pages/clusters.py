@@ -8,7 +8,7 @@ from assessments import clusters as cluster_service
 from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
-from pages import ui
+from pages import plan_widgets, ui
 
 t = ui.t
 st.title(t("clusters.title"))
@@ -124,3 +124,6 @@ else:
 
 with st.expander(t("clusters.create"), expanded=frame.empty):
     cluster_form(key="cluster_create_form", existing=None, member_ubigeos=[])
+
+st.divider()
+plan_widgets.show_plan_vs_formed(key="clusters_plan")
