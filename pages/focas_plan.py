@@ -143,7 +143,7 @@ def item_form(key: str, current: dict | None) -> capacity_plan.PlanItemInput | N
         area = a1.selectbox(t("focas.area"), ranked, format_func=area_label,
                             index=ranked.index(current["area_code"]) if current.get("area_code") in ranked else 0,
                             help=t("capplan.items.area_help"))
-        kind = a2.selectbox(t("capplan.field.type"), TYPES, format_func=lambda v: t(f"capplan.type.{v}"),
+        kind = a2.selectbox(t("capplan.field.type"), TYPES, format_func={v: t(f"capplan.type.{v}") for v in TYPES}.get,
                             index=TYPES.index(current.get("intervention_type", "training")))
         sequence = a3.number_input(t("capplan.field.sequence"), min_value=1, max_value=999, step=1,
                                    value=int(current.get("sequence") or (len(items) + 1)),
@@ -158,7 +158,7 @@ def item_form(key: str, current: dict | None) -> capacity_plan.PlanItemInput | N
         d1, d2, d3 = st.columns(3)
         start = d1.date_input(t("capplan.field.start"), value=current.get("planned_start"), format="DD/MM/YYYY")
         end = d2.date_input(t("capplan.field.end"), value=current.get("planned_end"), format="DD/MM/YYYY")
-        status = d3.selectbox(t("capplan.field.status"), ITEM_STATUSES, format_func=lambda v: t(f"capplan.status.{v}"),
+        status = d3.selectbox(t("capplan.field.status"), ITEM_STATUSES, format_func={v: t(f"capplan.status.{v}") for v in ITEM_STATUSES}.get,
                               index=ITEM_STATUSES.index(current.get("status", "planned")))
         submitted = st.form_submit_button(t("common.save") if current else t("capplan.items.add"), type="primary")
     if not submitted:

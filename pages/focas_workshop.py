@@ -74,7 +74,8 @@ with right:
     government_id = remembered_select(t("common.government"), list(member_names), "focas.government",
                                       member_names.get)
 with last:
-    round_name = remembered_select(t("common.round"), list(ROUNDS), "focas.round", lambda r: t(f"round.{r}"))
+    round_name = remembered_select(t("common.round"), list(ROUNDS), "focas.round",
+                                  {r: t(f"round.{r}") for r in ROUNDS}.get)
 
 rounds = ui.read(queries.government_assessments, government_id)
 if not rounds.empty:
@@ -92,9 +93,11 @@ if existing.empty:
         st.caption(t("focas.start.reuses_baseline"))
     with st.form("focas.start_form"):
         c1, c2, c3 = st.columns(3)
-        workshop_date = c1.date_input(t("focas.field.date"), value=date.today(), format="DD/MM/YYYY")
-        place = c2.text_input(t("focas.field.place"))
-        facilitator = c3.text_input(t("focas.field.facilitator"), value=ui.actor().full_name)
+        workshop_date = c1.date_input(t("focas.field.date"), value=date.today(), format="DD/MM/YYYY",
+                                      key="focas.start.date")
+        place = c2.text_input(t("focas.field.place"), key="focas.start.place", max_chars=200)
+        facilitator = c3.text_input(t("focas.field.facilitator"), value=ui.actor().full_name,
+                                    key="focas.start.facilitator", max_chars=200)
         started = st.form_submit_button(t("focas.start.button"), type="primary")
     if started:
         result = save(lambda s: focas.start_assessment(
@@ -145,7 +148,7 @@ with st.expander(t("focas.details.title")):
                 st.rerun()
 
 section = st.segmented_control(
-    t("focas.section"), options=list(SECTIONS), format_func=lambda s: t(f"focas.section.{s}"),
+    t("focas.section"), options=list(SECTIONS), format_func={s: t(f"focas.section.{s}") for s in SECTIONS}.get,
     default=st.session_state.get("focas.section_value", "participants"), required=True, key="focas.section",
     label_visibility="collapsed",
 )
@@ -164,13 +167,13 @@ def participant_fields(prefix: str, current: dict | None = None) -> focas.Partic
     organisation = c3.text_input(t("focas.participant.organisation"), value=current.get("organisation", ""),
                                  key=f"{prefix}.organisation")
     c4, c5, c6 = st.columns(3)
-    sex = c4.selectbox(t("focas.participant.sex"), SEXES, format_func=lambda v: t(f"sex.{v}"),
+    sex = c4.selectbox(t("focas.participant.sex"), SEXES, format_func={v: t(f"sex.{v}") for v in SEXES}.get,
                        index=SEXES.index(current.get("sex", "female")), key=f"{prefix}.sex")
     indigenous = c5.selectbox(t("focas.participant.indigenous"), INDIGENOUS,
-                              format_func=lambda v: t(f"indigenous.{v}"),
+                              format_func={v: t(f"indigenous.{v}") for v in INDIGENOUS}.get,
                               index=INDIGENOUS.index(current.get("indigenous", "undisclosed")),
                               key=f"{prefix}.indigenous", help=t("focas.participant.indigenous_help"))
-    role = c6.selectbox(t("focas.participant.role"), PARTICIPANT_ROLES, format_func=lambda v: t(f"focas.role.{v}"),
+    role = c6.selectbox(t("focas.participant.role"), PARTICIPANT_ROLES, format_func={v: t(f"focas.role.{v}") for v in PARTICIPANT_ROLES}.get,
                         index=PARTICIPANT_ROLES.index(current.get("role", "official")), key=f"{prefix}.role")
     return focas.ParticipantInput(full_name=full_name, code=code, sex=sex, indigenous=indigenous, role=role,
                                   organisation=organisation)
@@ -496,7 +499,7 @@ def instrument_section() -> None:
     names.update({a.code: a.name.get(lang) for a in instrument.areas})
     options = current + [c for c in names if c not in current]
     with st.form("focas.areas_form"):
-        chosen = st.multiselect(t("focas.instrument.areas"), options, default=current,
+        chosen = st.multiselect(t("focas.instrument.areas"), options, default=current, key=f"focas.areas.{header['instrument_id']}",
                                 format_func=lambda c: f"{c} · {names[c]}" + (" 🔒" if c in MANDATORY_AREA_CODES else ""),
                                 help=t("focas.instrument.areas_help"))
         submitted = st.form_submit_button(t("focas.instrument.save_areas"), disabled=validated)
@@ -508,9 +511,10 @@ def instrument_section() -> None:
             st.rerun()
     with st.form("focas.custom_indicator_form", clear_on_submit=True):
         st.markdown(f"**{t('focas.instrument.add_indicator')}**")
-        area_code = st.selectbox(t("focas.area"), current, format_func=lambda c: f"{c} · {names[c]}")
-        name_es = st.text_input(t("focas.instrument.indicator_es"))
-        name_en = st.text_input(t("focas.instrument.indicator_en"))
+        area_code = st.selectbox(t("focas.area"), current, format_func=lambda c: f"{c} · {names[c]}",
+                                 key="focas.custom.area")
+        name_es = st.text_input(t("focas.instrument.indicator_es"), key="focas.custom.name_es", max_chars=200)
+        name_en = st.text_input(t("focas.instrument.indicator_en"), key="focas.custom.name_en", max_chars=200)
         descriptors = {}
         columns = st.columns(len(instrument.levels))
         for column, level in zip(columns, instrument.levels):
@@ -551,7 +555,7 @@ def validation_section() -> None:
         entity=events["entity"].map(lambda v: t(f"focas.entity.{v}")),
     )
     if validated:
-        after = events["at"] >= header["validated_at"]
+        after = (events["at"] >= header["validated_at"]) & (events["action"] != "validate")
         st.caption(t("focas.history.after_validation", n=int(after.sum())))
     ui.table(shown, file_name="focas_historial.csv", key="focas.history_table", column_labels={
         "at": t("focas.history.at"), "actor": t("focas.history.actor"), "action": t("focas.history.action"),
