@@ -10,13 +10,15 @@ import streamlit as st
 from assessments import qsip as service
 from assessments import qsip_charts as charts
 from assessments import qsip_summary as summary
+from assessments.i18n import translator
 from db.engine import write_session
 from db.queries import qsip as queries
 from db.queries import registry
 from pages import ui
 
-t = ui.t
 lang = ui.lang()
+# bound to this run's language: format functions of widgets are also called outside the script run
+t = translator(lang)
 st.title(t("qsip.title"))
 st.caption(t("qsip.caption"))
 
