@@ -734,6 +734,7 @@ def import_snapshot(
     id_map: dict[str, dict] = {name: {} for name in merged}
     blocked: dict[str, set] = {name: set() for name in merged}
     reason = f"snapshot {manifest.get('exported_at', '')} ({manifest.get('exported_by', '')})"[:200]
+    table = tables[0]
     try:
         for table in tables:
             counts = report.tables.setdefault(table.name, TableCounts())
@@ -747,7 +748,8 @@ def import_snapshot(
                 _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, report, take_incoming,
                              reason, record)
     except sa.exc.IntegrityError as error:
-        raise _fail("rejected", detail=str(error.orig).splitlines()[0][:200]) from None
+        detail = f"{table.name}: {str(error.orig).splitlines()[0]}"[:240]
+        raise _fail("rejected", detail=detail) from None
     changed = report.total("added") + report.total("updated")
     if changed:
         record(session, actor, "import", "snapshot", None, reason=reason,
@@ -788,8 +790,12 @@ def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, rep
                                                     if r["id"] not in local_by_id]) for key in unique_keys}
     compare = _compare_columns(table)
     inserts = []
+    self_refs = [column for column, target in fks.items() if target == name]
     for row in ready:
         incoming_id = row["id"]
+        for column in self_refs:
+            if row.get(column) is not None:
+                row[column] = id_map[name].get(row[column], row[column])
         local = local_by_id.get(incoming_id)
         if local is None and natural:
             local = by_natural.get(tuple(row[c] for c in natural))
@@ -829,6 +835,12 @@ def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, rep
             continue
         inserts.append(row)
     if inserts:
+        # a parent matched by its natural key in this same chunk (self-referencing tables)
+        for column, target in fks.items():
+            if target == name:
+                for row in inserts:
+                    if row.get(column) is not None:
+                        row[column] = id_map[name].get(row[column], row[column])
         session.execute(sa.insert(table), inserts)
         _audit_inserts(session, actor, name, inserts, reason)
         counts.added += len(inserts)

@@ -520,3 +520,9 @@ def import_submissions(data: bytes, *, kind: str, session: Session, actor: Actor
     if kind == "qsip":
         return import_qsip_submissions(data, session=session, actor=actor)
     raise _fail("unknown_kind")
+
+
+def form_bytes(instrument_id: uuid.UUID) -> tuple[str, bytes]:
+    """(file name, XLSX bytes) of a stored instrument version's XLSForm (cacheable by pages)."""
+    form = form_for(instrument_id)
+    return form.file_name(), form.to_xlsx()
