@@ -20,6 +20,13 @@ STATUS_COLOURS = {"planned": "#BBBBBB", "in_progress": "#E69F00", "done": "#009E
 CATEGORY_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 DIVERGING = [[0.0, "#B2182B"], [0.5, "#F7F7F7"], [1.0, "#2166AC"]]
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
+# A small white template built once: plotly's named templates cost ~40 ms per figure to apply.
+TEMPLATE = go.layout.Template(layout=dict(
+    plot_bgcolor="white", paper_bgcolor="white", colorway=list(CATEGORY_COLOURS),
+    xaxis=dict(gridcolor="#E5E5E5", zerolinecolor="#BBBBBB", linecolor="#BBBBBB", automargin=True),
+    yaxis=dict(gridcolor="#E5E5E5", zerolinecolor="#BBBBBB", linecolor="#BBBBBB", automargin=True),
+    polar=dict(bgcolor="white", radialaxis=dict(gridcolor="#E5E5E5"), angularaxis=dict(gridcolor="#E5E5E5")),
+))
 
 
 def _layout(figure: go.Figure, *, title: str, x: str | None = None, y: str | None = None,
@@ -27,7 +34,7 @@ def _layout(figure: go.Figure, *, title: str, x: str | None = None, y: str | Non
     figure.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
         font=FONT,
-        template="plotly_white",
+        template=TEMPLATE,
         margin=dict(l=10, r=10, t=60, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
     )

@@ -108,23 +108,39 @@ class ProgressView:
         return bool(self.governments["change"].notna().any()) if not self.governments.empty else False
 
 
-def _area_progress(filters: Filters) -> pd.DataFrame:
-    """Per government × area, exactly the columns of ``scoring.progress(...).areas``."""
-    comparable = q.comparable_area_progress(filters)
-    counts = q.area_scores(filters)
-    n_from = counts.loc[counts["round"] == filters.from_round, ["government_id", "area_code", "n_indicators"]]
-    n_to = counts.loc[counts["round"] == filters.to_round, ["government_id", "area_code", "n_indicators"]]
-    areas = (
-        n_from.rename(columns={"n_indicators": "n_from"})
-        .merge(n_to.rename(columns={"n_indicators": "n_to"}), on=["government_id", "area_code"], how="outer")
-        .merge(comparable, on=["government_id", "area_code"], how="outer")
-    )
-    for column in ("n_from", "n_to", "n_comparable"):
-        areas[column] = areas[column].fillna(0).astype("int64")
-    areas["n_not_comparable"] = (areas["n_from"] + areas["n_to"] - 2 * areas["n_comparable"]).clip(lower=0)
+def _area_progress(rounds: pd.DataFrame) -> pd.DataFrame:
+    """Per government × area, exactly the columns of ``scoring.progress(...).areas``.
+
+    An indicator belongs to its earlier-round area (as in ``scoring.progress``); area means on both
+    sides are over the comparable indicators only.
+    """
+    if rounds.empty:
+        return pd.DataFrame(columns=list(scoring.AREA_PROGRESS_COLUMNS))
+    keyed = rounds.assign(area_code=rounds["area_from"].fillna(rounds["area_to"]))
+    areas = keyed.groupby(["government_id", "area_code"], as_index=False)[
+        ["n_indicators", "n_comparable", "sum_from_comparable", "sum_to_comparable"]].sum()
+    comparable = areas["n_comparable"].where(areas["n_comparable"] > 0)
+    areas["area_score_from"] = areas["sum_from_comparable"] / comparable
+    areas["area_score_to"] = areas["sum_to_comparable"] / comparable
     areas["change"] = areas["area_score_to"] - areas["area_score_from"]
-    columns = list(scoring.AREA_PROGRESS_COLUMNS)
-    return areas.loc[:, columns].sort_values(["government_id", "area_code"], kind="stable", ignore_index=True)
+    areas["n_not_comparable"] = (areas["n_indicators"] - areas["n_comparable"]).astype("int64")
+    return areas.loc[:, list(scoring.AREA_PROGRESS_COLUMNS)].sort_values(
+        ["government_id", "area_code"], kind="stable", ignore_index=True)
+
+
+def _round_scores(rounds: pd.DataFrame, round_name: str, side: str) -> pd.DataFrame:
+    """One round's own area scores (all its scored indicators), like ``scoring.indexes``' areas."""
+    column = f"area_{side}"
+    part = rounds.loc[rounds[column].notna()]
+    grouped = part.groupby(["government_id", column], as_index=False)[[f"n_{side}", f"sum_{side}"]].sum()
+    grouped = grouped.loc[grouped[f"n_{side}"] > 0]
+    return pd.DataFrame({
+        "government_id": grouped["government_id"],
+        "round": round_name,
+        "area_code": grouped[column],
+        "area_score": grouped[f"sum_{side}"] / grouped[f"n_{side}"],
+        "n_indicators": grouped[f"n_{side}"].astype("int64"),
+    }).reset_index(drop=True)
 
 
 def _government_progress(areas: pd.DataFrame) -> pd.DataFrame:
@@ -147,7 +163,8 @@ def _government_progress(areas: pd.DataFrame) -> pd.DataFrame:
 def progress_view(filters: Filters) -> ProgressView:
     """Every figure of the progress page for the filters (the cluster and government views come apart)."""
     registry = q.governments(filters)
-    areas = _area_progress(filters)
+    rounds = q.area_rounds(filters)
+    areas = _area_progress(rounds)
     government_changes = _government_progress(areas)
     governments = registry.merge(government_changes, on="government_id", how="left")
 
@@ -160,8 +177,7 @@ def progress_view(filters: Filters) -> ProgressView:
     )
     area_summary = _in_area_order(area_summary, labels)
 
-    scores = q.area_scores(filters)
-    later = scores.loc[scores["round"] == filters.to_round]
+    later = _round_scores(rounds, filters.to_round, "to")
     target_rows = q.targets(filters)
     gaps = scoring.target_gap(later, target_rows) if not target_rows.empty else pd.DataFrame(
         columns=list(scoring.TARGET_GAP_COLUMNS))
@@ -261,7 +277,7 @@ def cluster_view(filters: Filters) -> ClusterView:
     if not filters.cluster_id:
         raise ValueError("cluster_view needs filters.cluster_id")
     registry = q.governments(filters)
-    areas = _area_progress(filters)
+    areas = _area_progress(q.area_rounds(filters))
     heatmap = areas.merge(registry[["government_id", "government", "level"]], on="government_id", how="inner")
     participants = q.participant_means(filters).merge(
         registry[["government_id", "government", "level"]], on="government_id", how="inner")
@@ -287,12 +303,12 @@ def government_view(filters: Filters, government_id: str) -> GovernmentView | No
     registry = q.governments(scoped)
     if registry.empty:
         return None
-    areas = _area_progress(scoped)
+    rounds = q.area_rounds(scoped)
+    areas = _area_progress(rounds)
     labels = q.area_names()
     capacity_rows = _government_progress(areas)
     capacity = capacity_rows.iloc[0].to_dict() if not capacity_rows.empty else {}
-    scores = q.area_scores(scoped)
-    later = scores.loc[scores["round"] == scoped.to_round]
+    later = _round_scores(rounds, scoped.to_round, "to")
     target_rows = q.targets(scoped)
     if target_rows.empty:
         gaps = pd.DataFrame(columns=list(scoring.TARGET_GAP_COLUMNS))

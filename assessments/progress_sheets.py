@@ -84,6 +84,7 @@ def cluster_sheet(cluster_id: str, from_round: str = "baseline", to_round: str =
     view = progress.progress_view(filters)
     members = registry.cluster_members(uuid.UUID(str(cluster_id)))[["id", "name", "level"]].rename(
         columns={"id": "government_id", "name": "government"})
+    members["government_id"] = members["government_id"].map(str)
     members = members.merge(view.governments[["government_id", "capacity_index_from", "capacity_index_to", "change"]],
                             on="government_id", how="left")
     names = dict(zip(members["government_id"], members["government"]))

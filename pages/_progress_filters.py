@@ -49,25 +49,35 @@ def _from_query(field: str, raw: str | None, allowed: list) -> object:
     return raw if raw in allowed else None
 
 
+def _url_key(field: str) -> str:
+    return f"progress_filter_url.{field}"
+
+
 def _choose(field: str, label: str, options: list, format_func) -> object:
-    """One filter: widget value if the user just changed it, else the URL, else what was remembered."""
+    """One filter. A URL value this session did not write itself (a link, a bookmark) wins; otherwise
+    the widget's value, else the value remembered from another page, else "all"."""
     widget = _widget_key(field)
     param = PARAMS.get(field, ROUND_PARAM)
-    if widget not in st.session_state:
-        from_url = _from_query(field, st.query_params.get(param), options)
+    raw = st.query_params.get(param)
+    from_url = _from_query(field, raw, options)
+    if raw is not None and raw != st.session_state.get(_url_key(field)) and from_url is not None:
+        start = from_url
+    elif widget in st.session_state and st.session_state[widget] in options:
+        start = st.session_state[widget]
+    else:
         remembered = st.session_state.get(_value_key(field))
-        start = from_url if from_url is not None else remembered
-        st.session_state[widget] = start if start in options else options[0]
-    elif st.session_state[widget] not in options:
-        st.session_state[widget] = options[0]
+        start = remembered if remembered in options else options[0]
+    st.session_state[widget] = start
     # labels computed now: AppTest (and Streamlit) may call format_func outside this script run
     labels = {option: format_func(option) for option in options}
     value = st.selectbox(label, options=options, format_func=labels.__getitem__, key=widget)
     st.session_state[_value_key(field)] = value
     if value is None or (field == "rounds" and value == options[0]):
+        st.session_state[_url_key(field)] = None
         if param in st.query_params:
             del st.query_params[param]
     else:
+        st.session_state[_url_key(field)] = str(value)
         st.query_params[param] = str(value)
     return value
 

@@ -18,6 +18,7 @@ view = ui.read(progress.progress_view, filters)
 areas_named = progress.area_label(view.area_labels, lang)
 before, after = t(f"round.{filters.from_round}"), t(f"round.{filters.to_round}")
 level_names = {v: t(f"level.{v}") for v in progress.LEVELS}
+round_names = {r: t(f"round.{r}") for r in ("baseline", "midpoint", "end")}
 
 COLUMNS = {
     "government": t("common.government"), "ubigeo": t("common.ubigeo"), "level": t("common.level"),
@@ -122,7 +123,7 @@ with tab["clusters"]:
         ui.chart(charts.change_heatmap(heat, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
                  rounded(labelled(heat, ["government", "area", "area_score_from", "area_score_to", "change"])),
                  file_name="cluster_heatmap", key="progress.heatmap")
-        spread = cluster.participants.assign(round=lambda f: f["round"].map(lambda r: t(f"round.{r}")))
+        spread = cluster.participants.assign(round=lambda f: f["round"].map(round_names))
         ui.chart(charts.distribution(spread, lang=lang, x="government", y="mean_score", color="round", kind="strip",
                                      title=t("progress.chart.participants"), x_label=t("common.government"),
                                      y_label=t("progress.axis.participant_mean")),
@@ -199,12 +200,15 @@ with tab["qsip"]:
     if qsip.trend.empty:
         st.info(t("progress.no_qsip"))
     else:
+        prefixes = {"dimension": "progress.dimension", "respondent_type": "progress.respondent", "sex": "sex",
+                    "indigenous": "indigenous"}
+
         def named(frame):
-            out = frame.assign(dimension=frame["dimension"].map(lambda d: t(f"progress.dimension.{d}")))
-            for column in ("respondent_type", "sex", "indigenous"):
+            out = frame.copy()
+            for column, prefix in prefixes.items():
                 if column in out:
-                    prefix = {"respondent_type": "progress.respondent", "sex": "sex", "indigenous": "indigenous"}[column]
-                    out[column] = out[column].map(lambda v, p=prefix: t(f"{p}.{v}"))
+                    names = {v: t(f"{prefix}.{v}") for v in out[column].dropna().unique()}
+                    out[column] = out[column].map(names)
             return out
 
         qsip_columns = {"cycle_year": t("progress.col.cycle"), "dimension": t("progress.col.dimension"),

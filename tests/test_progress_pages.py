@@ -82,7 +82,7 @@ def test_progress_page_shows_new_numbers_after_a_write(dataset, session):
     consensus = session.execute(
         sa.select(m.ConsensusScore).join(m.Assessment, m.Assessment.id == m.ConsensusScore.assessment_id)
         .join(m.Indicator, m.Indicator.id == m.ConsensusScore.indicator_id)
-        .where(m.Assessment.government_id == gov["220505"], m.Assessment.round == "midpoint",
+        .where(m.Assessment.government_id == dataset["gov_uuid"]["220505"], m.Assessment.round == "midpoint",
                m.Indicator.code == "ADM-02")
     ).scalar_one()
     consensus.score = 4

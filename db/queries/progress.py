@@ -76,6 +76,14 @@ def _cluster_scope(filters: Filters) -> sa.Select:
     return query
 
 
+def _in_scope(column, filters: Filters):
+    """``column`` (a government id) among the governments the filters keep; TRUE when nothing is filtered."""
+    if any((filters.government_id, filters.department, filters.level, filters.cluster_id, filters.wave,
+            filters.sector)):
+        return column.in_(_government_scope(filters))
+    return sa.true()
+
+
 def _government_scope(filters: Filters) -> sa.Select:
     """Ids of the governments the filters keep."""
     query = sa.select(Government.id)
@@ -92,9 +100,14 @@ def _government_scope(filters: Filters) -> sa.Select:
 
 
 def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
+    """Rows as a DataFrame; UUIDs become their string form (cheap to merge, pickle and cache)."""
     with read_session() as session:
         rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        if (column == "id" or column.endswith("_id")) and len(frame):
+            frame[column] = frame[column].map(str)
+    return frame
 
 
 # --- filter choices -------------------------------------------------------------------------
@@ -153,7 +166,7 @@ def assessed_governments(filters: Filters) -> pd.DataFrame:
         sa.select(Assessment.round, Government.level, Assessment.status,
                   sa.func.count(sa.distinct(Assessment.government_id)))
         .join(Government, Government.id == Assessment.government_id)
-        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .where(_in_scope(Assessment.government_id, filters))
         .group_by(Assessment.round, Government.level, Assessment.status)
     )
     frame = _frame(query, ["round", "level", "status", "governments"])
@@ -166,7 +179,7 @@ def governments_with_plan(filters: Filters) -> pd.DataFrame:
     query = (
         sa.select(Government.level, sa.func.count(sa.distinct(CapacityPlanItem.government_id)))
         .join(Government, Government.id == CapacityPlanItem.government_id)
-        .where(CapacityPlanItem.government_id.in_(_government_scope(filters)))
+        .where(_in_scope(CapacityPlanItem.government_id, filters))
         .group_by(Government.level)
     )
     frame = _frame(query, ["level", "governments"])
@@ -215,65 +228,59 @@ def governments(filters: Filters) -> pd.DataFrame:
         sa.select(Government.id, Government.name, Government.ubigeo, Government.level,
                   Government.department_code, Department.name)
         .join(Department, Department.code == Government.department_code)
-        .where(Government.id.in_(_government_scope(filters)))
+        .where(_in_scope(Government.id, filters))
         .where(Government.id.in_(sa.select(Assessment.government_id).where(Assessment.status == VALIDATED)))
         .order_by(Government.ubigeo)
     )
     return _frame(query, ["government_id", "government", "ubigeo", "level", "department_code", "department"])
 
 
-def _consensus(filters: Filters, round_name: str) -> sa.Subquery:
-    """Scored consensus rows of validated assessments in one round (government, area, indicator code)."""
-    return (
+def area_rounds(filters: Filters) -> pd.DataFrame:
+    """Consensus scores of the two compared rounds, summed per government × area pair, in one pass.
+
+    The inner query pairs each government's indicators by CODE across the two rounds (the
+    comparability rule); the outer one sums per (earlier-round area, later-round area), which are
+    the same area unless a new instrument version moved an indicator. Sums and counts (not means)
+    let the caller regroup exactly: comparable means, and each round's own area scores.
+    """
+    is_from = Assessment.round == filters.from_round
+    is_to = Assessment.round == filters.to_round
+    per_indicator = (
         sa.select(
             Assessment.government_id.label("government_id"),
-            FunctionalArea.code.label("area_code"),
-            Indicator.code.label("indicator_code"),
-            ConsensusScore.score.label("score"),
+            sa.func.max(sa.case((is_from, FunctionalArea.code))).label("area_from"),
+            sa.func.max(sa.case((is_to, FunctionalArea.code))).label("area_to"),
+            sa.func.max(sa.case((is_from, ConsensusScore.score))).label("s_from"),
+            sa.func.max(sa.case((is_to, ConsensusScore.score))).label("s_to"),
         )
-        .join(Assessment, Assessment.id == ConsensusScore.assessment_id)
-        .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
-        .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
-        .where(Assessment.round == round_name, Assessment.status == VALIDATED)
-        .where(ConsensusScore.score.is_not(None))
-        .where(Assessment.government_id.in_(_government_scope(filters)))
-        .subquery(f"c_{round_name}")
-    )
-
-
-def area_scores(filters: Filters) -> pd.DataFrame:
-    """Per government × round × area (rounds of the comparison): mean consensus score, indicators scored."""
-    query = (
-        sa.select(Assessment.government_id, Assessment.round, FunctionalArea.code,
-                  sa.func.avg(ConsensusScore.score), sa.func.count(ConsensusScore.score))
+        .select_from(ConsensusScore)
         .join(Assessment, Assessment.id == ConsensusScore.assessment_id)
         .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
         .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
         .where(Assessment.round.in_([filters.from_round, filters.to_round]), Assessment.status == VALIDATED)
         .where(ConsensusScore.score.is_not(None))
-        .where(Assessment.government_id.in_(_government_scope(filters)))
-        .group_by(Assessment.government_id, Assessment.round, FunctionalArea.code)
+        .where(_in_scope(Assessment.government_id, filters))
+        .group_by(Assessment.government_id, Indicator.code)
+        .subquery()
     )
-    frame = _frame(query, ["government_id", "round", "area_code", "area_score", "n_indicators"])
-    return frame.astype({"area_score": "float64", "n_indicators": "int64"})
-
-
-def comparable_area_progress(filters: Filters) -> pd.DataFrame:
-    """Per government × area: means over the indicators scored in BOTH rounds (matched by code).
-
-    The area is the indicator's area in the earlier round, as ``assessments.scoring.progress`` does.
-    """
-    before = _consensus(filters, filters.from_round)
-    after = _consensus(filters, filters.to_round)
+    c = per_indicator.c
+    both = sa.and_(c.s_from.is_not(None), c.s_to.is_not(None))
     query = (
-        sa.select(before.c.government_id, before.c.area_code,
-                  sa.func.avg(before.c.score), sa.func.avg(after.c.score), sa.func.count())
-        .join(after, sa.and_(after.c.government_id == before.c.government_id,
-                             after.c.indicator_code == before.c.indicator_code))
-        .group_by(before.c.government_id, before.c.area_code)
+        sa.select(
+            c.government_id, c.area_from, c.area_to, sa.func.count(),
+            sa.func.count(c.s_from), sa.func.coalesce(sa.func.sum(c.s_from), 0),
+            sa.func.count(c.s_to), sa.func.coalesce(sa.func.sum(c.s_to), 0),
+            sa.func.sum(sa.case((both, 1), else_=0)),
+            sa.func.coalesce(sa.func.sum(sa.case((both, c.s_from))), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((both, c.s_to))), 0),
+        )
+        .group_by(c.government_id, c.area_from, c.area_to)
     )
-    frame = _frame(query, ["government_id", "area_code", "area_score_from", "area_score_to", "n_comparable"])
-    return frame.astype({"area_score_from": "float64", "area_score_to": "float64", "n_comparable": "int64"})
+    frame = _frame(query, ["government_id", "area_from", "area_to", "n_indicators", "n_from", "sum_from", "n_to",
+                           "sum_to", "n_comparable", "sum_from_comparable", "sum_to_comparable"])
+    counts = ["n_indicators", "n_from", "n_to", "n_comparable"]
+    sums = ["sum_from", "sum_to", "sum_from_comparable", "sum_to_comparable"]
+    return frame.astype({**{c: "int64" for c in counts}, **{c: "float64" for c in sums}})
 
 
 def area_names() -> pd.DataFrame:
@@ -299,7 +306,7 @@ def participant_means(filters: Filters) -> pd.DataFrame:
         .join(Participant, Participant.id == ParticipantScore.participant_id)
         .join(Assessment, Assessment.id == ParticipantScore.assessment_id)
         .where(Assessment.round.in_([filters.from_round, filters.to_round]), Assessment.status == VALIDATED)
-        .where(Assessment.government_id.in_(_government_scope(filters)))
+        .where(_in_scope(Assessment.government_id, filters))
         .group_by(Participant.id, Assessment.government_id, Assessment.round, Participant.sex,
                   Participant.indigenous)
     )
@@ -314,7 +321,7 @@ def targets(filters: Filters) -> pd.DataFrame:
         sa.select(PerformanceTarget.government_id, PerformanceTarget.round, PerformanceTarget.area_code,
                   PerformanceTarget.target)
         .where(PerformanceTarget.round == filters.to_round)
-        .where(PerformanceTarget.government_id.in_(_government_scope(filters)))
+        .where(_in_scope(PerformanceTarget.government_id, filters))
     )
     frame = _frame(query, ["government_id", "round", "area_code", "target"])
     return frame.astype({"target": "float64"})
@@ -325,7 +332,7 @@ def plan_items(filters: Filters) -> pd.DataFrame:
     query = (
         sa.select(CapacityPlanItem.government_id, CapacityPlanItem.area_code, CapacityPlanItem.status,
                   sa.func.count())
-        .where(CapacityPlanItem.government_id.in_(_government_scope(filters)))
+        .where(_in_scope(CapacityPlanItem.government_id, filters))
         .group_by(CapacityPlanItem.government_id, CapacityPlanItem.area_code, CapacityPlanItem.status)
     )
     frame = _frame(query, ["government_id", "area_code", "status", "items"])
