@@ -309,7 +309,10 @@ def overview(department_codes: tuple[str, ...], today: date | None = None) -> pd
             report = composition(code, period)
             rows.append({"department_code": code, "period": period, "members": report.total,
                          "women": report.women, "indigenous": report.indigenous,
-                         "warnings": len(report.warnings), "meetings": len(meetings(code, period)),
+                         # a GCD not formed yet has no composition to warn about
+                         "warnings": len(report.warnings) if report.total else None, "meetings": len(meetings(code, period)),
                          "missing": len(missing_meetings(code, period, today))})
-    return pd.DataFrame(rows, columns=["department_code", "period", "members", "women", "indigenous", "warnings",
-                                       "meetings", "missing"])
+    frame = pd.DataFrame(rows, columns=["department_code", "period", "members", "women", "indigenous", "warnings",
+                                        "meetings", "missing"])
+    frame["warnings"] = frame["warnings"].astype("Int64")
+    return frame

@@ -11,10 +11,11 @@ from db.engine import write_session
 from db.models.base import INDIGENOUS, SEXES
 from db.plan import PROGRAM_DEPARTMENTS
 from db.queries import registry
+from assessments.i18n import translator
 from pages import ui
 
-t = ui.t
 lang = ui.lang()
+t = translator(lang)  # bound to this run's language, also inside widgets' format functions
 st.title(t("gcd.title"))
 st.caption(t("gcd.caption"))
 
@@ -28,6 +29,8 @@ def save(work, success: str | None = None, **params) -> object:
         return None
     if success:
         st.session_state["gcd.flash"] = t(success, **params)
+    # a new form key empties the forms after a save; a refused save keeps what the user typed
+    st.session_state["gcd.form_version"] = st.session_state.get("gcd.form_version", 0) + 1
     return True if result is None else result
 
 
@@ -94,7 +97,7 @@ else:
 def member_form(key: str, existing: dict | None) -> None:
     existing = existing or {}
     cluster_options = [None, *cluster_names]
-    with st.form(key, clear_on_submit=not existing):
+    with st.form(key):
         full_name = st.text_input(t("gcd.col.name"), value=existing.get("full_name", ""))
         left, right = st.columns(2)
         institution = left.selectbox(t("gcd.col.institution"), options=list(rules.INSTITUTIONS),
@@ -130,12 +133,12 @@ def member_form(key: str, existing: dict | None) -> None:
 
 
 with st.expander(t("gcd.member_add"), expanded=members.empty):
-    member_form("gcd.add_member_form", None)
+    member_form(f"gcd.add_member_form.{st.session_state.get('gcd.form_version', 0)}", None)
 if not members.empty:
     with st.expander(t("gcd.member_edit")):
         member_rows = {r["id"]: r for r in members.to_dict("records")}
         chosen = st.selectbox(t("gcd.pick_member"), options=list(member_rows),
-                              format_func=lambda m: member_rows[m]["full_name"], key="gcd.pick_member")
+                              format_func=lambda m: member_rows[m]["full_name"], key=f"gcd.pick_member.{department}.{period}")
         member_form(f"gcd.edit_member_form.{chosen}", member_rows[chosen])
         if st.button(t("gcd.member_remove"), key=f"gcd.remove.{chosen}"):
             removed = save(lambda s: gcd.remove_member(session=s, actor=ui.actor(), member_id=chosen),
@@ -170,13 +173,13 @@ def meeting_form(key: str, existing: dict | None) -> None:
     existing = existing or {}
     kinds = list(rules.MEETING_KINDS)
     attended = ui.read(gcd.attendance, existing["id"]) if existing else []
-    with st.form(key, clear_on_submit=not existing):
+    with st.form(key):
         left, right = st.columns(2)
         kind = left.selectbox(t("gcd.col.kind"), options=kinds, index=kinds.index(existing.get("kind", "plan")),
                               format_func=lambda k: t(f"gcd.kind.{k}"))
         meeting_date = right.date_input(t("gcd.col.date"), value=existing.get("meeting_date"), format="DD/MM/YYYY")
         attendees = st.multiselect(t("gcd.col.attendees"), options=list(member_names), default=attended,
-                                   format_func=member_names.get)
+                                   format_func=member_names.get, placeholder=t("selection.choose"))
         agenda = st.text_area(t("gcd.col.agenda"), value=existing.get("agenda", ""))
         agreements = st.text_area(t("gcd.col.agreements"), value=existing.get("agreements", ""))
         next_agenda = st.text_area(t("gcd.col.next_agenda"), value=existing.get("next_agenda", ""))
@@ -197,12 +200,12 @@ def meeting_form(key: str, existing: dict | None) -> None:
 
 
 with st.expander(t("gcd.meeting_add"), expanded=meetings.empty and not members.empty):
-    meeting_form("gcd.add_meeting_form", None)
+    meeting_form(f"gcd.add_meeting_form.{st.session_state.get('gcd.form_version', 0)}", None)
 if not meetings.empty:
     with st.expander(t("gcd.meeting_edit")):
         meeting_rows = {r["id"]: r for r in meetings.to_dict("records")}
         chosen_meeting = st.selectbox(
-            t("gcd.pick_meeting"), options=list(meeting_rows), key="gcd.pick_meeting",
+            t("gcd.pick_meeting"), options=list(meeting_rows), key=f"gcd.pick_meeting.{department}.{period}",
             format_func=lambda m: f"{meeting_rows[m]['meeting_date']} · {t('gcd.kind.' + meeting_rows[m]['kind'])}")
         meeting_form(f"gcd.edit_meeting_form.{chosen_meeting}", meeting_rows[chosen_meeting])
         if st.button(t("gcd.meeting_delete"), key=f"gcd.delete_meeting.{chosen_meeting}"):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assessments import selection
+from assessments import cluster_plan, selection
 from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
+from assessments.i18n import translator
 from pages import ui
 
-t = ui.t
 lang = ui.lang()
+t = translator(lang)  # bound to this run's language, also inside widgets' format functions
 st.title(t("selection.title"))
 st.caption(t("selection.caption"))
 
@@ -122,7 +123,7 @@ ui.table(shown, file_name=f"selection_{department}.csv", key="selection.records_
 record_rows = {r["id"]: r for r in records.to_dict("records")}
 record_ids = list(record_rows)
 record_id = st.selectbox(t("selection.pick_record"), options=record_ids, index=remembered("selection.record", record_ids),
-                         format_func=lambda rid: record_label(record_rows[rid]), key="selection.record")
+                         format_func=lambda rid: record_label(record_rows[rid]), key=f"selection.record.{department}")
 st.session_state["selection.record_value"] = record_id
 current = record_rows[record_id]
 scale = (int(current["scale_min"]), int(current["scale_max"]))
@@ -178,7 +179,7 @@ with tab_scores:
                 min_value=scale[0], max_value=scale[1], step=0.5, help=criterion_names[code])
         editor_key = f"selection.scores.{record_id}.{version('scores')}"
         st.data_editor(
-            grid, column_config=config, hide_index=True, key=editor_key, width="stretch",
+            grid, column_config=config, hide_index=True, key=editor_key, width="stretch", placeholder="",
             disabled=["ubigeo", "name"],
             on_change=on_editor_change,
             args=(editor_key,
@@ -206,7 +207,7 @@ with tab_evidence:
                                                        max_value=scale[1], step=0.5),
                 "evidence": st.column_config.TextColumn(t("selection.col.evidence"), width="large"),
             },
-            hide_index=True, key=editor_key, width="stretch", disabled=["candidate", "criterion"],
+            hide_index=True, key=editor_key, width="stretch", placeholder="", disabled=["candidate", "criterion"],
             on_change=on_editor_change,
             args=(editor_key,
                   lambda edited, c=cells: selection.edits_from_cells(c, edited),
@@ -230,14 +231,14 @@ with tab_criteria:
         column_config={"id": None, "name_es": st.column_config.TextColumn(t("selection.col.name_es"), width="large"),
                        "name_en": st.column_config.TextColumn(t("selection.col.name_en"), width="large"),
                        "weight": st.column_config.NumberColumn(t("selection.col.weight"), min_value=0.0, step=0.5)},
-        hide_index=True, key=editor_key, width="stretch",
+        hide_index=True, key=editor_key, width="stretch", placeholder="",
         on_change=on_editor_change,
         args=(editor_key, criterion_edits,
               lambda s, edits: selection.apply_criterion_edits(session=s, actor=ui.actor(), record_id=record_id,
                                                                edits=edits),
               "criteria"),
     )
-    with st.form(f"selection.add_criterion.{record_id}", clear_on_submit=True):
+    with st.form(f"selection.add_criterion.{record_id}.{version('criteria')}"):
         st.markdown(f"**{t('selection.add_criterion')}**")
         left, middle, right = st.columns([3, 3, 1])
         new_es = left.text_input(t("selection.col.name_es"))
@@ -245,8 +246,9 @@ with tab_criteria:
         new_weight = right.text_input(t("selection.col.weight"), value="1")
         if st.form_submit_button(t("selection.add_criterion_submit")):
             if save(lambda s: selection.add_criterion(session=s, actor=ui.actor(), record_id=record_id,
-                                                      name_es=new_es, name_en=new_en, weight=new_weight),
-                    refresh="criteria") is not None:
+                                                      name_es=new_es, name_en=new_en, weight=new_weight)) is not None:
+                bump("criteria")  # a fresh form and editor; a refused criterion keeps what was typed
+                bump("scores")
                 flash(t("selection.criterion_added"))
             st.rerun()
     left, right = st.columns([3, 1])
@@ -271,7 +273,7 @@ with tab_candidates:
     present = list(ui.read(selection.candidates, record_id)["ubigeo"])
     with st.form(f"selection.candidates_form.{record_id}"):
         chosen = st.multiselect(t("selection.candidates"), options=list(labels), default=present,
-                                format_func=labels.get)
+                                format_func=labels.get, placeholder=t("selection.choose"))
         st.caption(t("selection.candidates_help"))
         if st.form_submit_button(t("common.save")):
             result = save(lambda s: selection.set_candidates(session=s, actor=ui.actor(), record_id=record_id,
@@ -292,7 +294,7 @@ if current["scope"] == "province" and not ranking.empty:
         left, right = st.columns([3, 1])
         province_for_districts = left.selectbox(t("selection.pick_province"), options=open_options,
                                                 format_func=lambda u: f"{names[u]} ({u})",
-                                                key=f"selection.district_province.{record_id}")
+                                                key=f"selection.district_province.{record_id}.{open_options[0]}")
         if right.button(t("selection.open_districts"), key=f"selection.open_districts.{record_id}"):
             created = save(lambda s: selection.create_record(
                 session=s, actor=ui.actor(), department_code=department, wave=current["wave"], scope="district",
@@ -309,11 +311,21 @@ if not ranking.empty:
     if current["scope"] == "province":
         open_provinces = [u for u, c in zip(ranking["ubigeo"], ranking["chosen"]) if not c]
         names = dict(zip(ranking["ubigeo"], ranking["name"]))
+        already = [n for n, c in zip(ranking["name"], ranking["chosen"]) if c]
+        if already:
+            st.caption(t("selection.already_chosen", names=", ".join(already)))
+        plan = ui.read(cluster_plan.plan_vs_formed)
+        plan = plan[(plan["department_code"] == department) & (plan["wave"] == current["wave"])]
+        if not plan.empty:
+            st.caption(t("selection.plan_hint", wave=current["wave"], planned=int(plan["planned"].iloc[0]),
+                         formed=int(plan["formed"].iloc[0])))
         if not open_provinces:
             st.info(t("selection.all_chosen"))
             st.stop()
         province = st.selectbox(t("selection.winner_province"), options=open_provinces,
-                                format_func=lambda u: f"{names[u]} ({u})", key=f"selection.winner.{record_id}")
+                                format_func=lambda u: f"{names[u]} ({u})",
+                                # keyed on the leader: when the ranking changes, the new leader is offered
+                                key=f"selection.winner.{record_id}.{open_provinces[0]}")
         child = children[children["province_code"] == province]
         district_ranking = ui.read(selection.ranking, child.iloc[0]["id"]) if not child.empty else None
         province_name = names[province]
@@ -334,11 +346,13 @@ if not ranking.empty:
     with st.form(f"selection.cluster_form.{record_id}.{province}"):
         name = st.text_input(t("common.name"), value=province_name)
         chosen_districts = st.multiselect(t("selection.winner_districts"), options=list(district_labels),
-                                          default=default_districts, format_func=district_labels.get)
+                                          default=default_districts, format_func=district_labels.get,
+                                          placeholder=t("selection.choose"))
         st.caption(t("selection.capital_help"))
         left, right = st.columns(2)
-        sectors = left.multiselect(t("common.sectors"), options=list(SECTORS), format_func=lambda s: t(f"sector.{s}"))
-        wave_date = right.date_input(t("selection.wave_date"), value=None)
+        sectors = left.multiselect(t("common.sectors"), options=list(SECTORS), format_func=lambda s: t(f"sector.{s}"),
+                                   placeholder=t("selection.choose"))
+        wave_date = right.date_input(t("selection.wave_date"), value=None, format="DD/MM/YYYY")
         notes = st.text_area(t("common.notes"), key=f"selection.cluster_notes.{record_id}")
         if st.form_submit_button(t("selection.create_cluster_submit"), type="primary"):
             result = save(lambda s: selection.create_cluster_from_selection(
