@@ -101,19 +101,25 @@ def import_section() -> None:
     counts = {name: report.total(name) for name in ("added", "skipped", "updated", "conflicts")}
     if counts["added"] + counts["updated"] == 0 and not counts["conflicts"]:
         st.info(t("snapshot.import.nothing"))
-    st.success(t("snapshot.import.done", **counts))
-    st.dataframe(report.as_frame().rename(columns=REPORT_LABELS), hide_index=True, width="stretch")
+    elif counts["conflicts"]:
+        st.warning(t("snapshot.import.done", **counts))
+    else:
+        st.success(t("snapshot.import.done", **counts))
+    with st.expander(t("snapshot.import.per_table"), expanded=not report.conflicts):
+        st.dataframe(report.as_frame().rename(columns=REPORT_LABELS), hide_index=True, width="stretch")
     if not report.conflicts:
         return
     st.subheader(t("snapshot.import.conflicts"))
     st.caption(t("snapshot.import.conflicts_help"))
     frame = report.conflicts_frame().drop(columns=["record_id"])
+    frame["kind"] = frame["kind"].map(lambda kind: t(f"snapshot.kind.{kind}"))
     st.dataframe(frame.rename(columns=CONFLICT_LABELS), hide_index=True, width="stretch")
     if any(c.kind == "duplicate" for c in report.conflicts):
         st.caption(t("snapshot.import.duplicates"))
     options = snapshot.take_incoming_choices(report)
     if options:
-        take = st.multiselect(t("snapshot.import.take"), options=options, key="snapshot.take")
+        labels = {c.key: f"{c.table} · {c.record_id[:8]} · {', '.join(c.columns)}" for c in report.conflicts}
+        take = st.multiselect(t("snapshot.import.take"), options=options, format_func=labels.get, key="snapshot.take")
         if take and st.button(t("snapshot.import.apply"), key="snapshot.apply"):
             run_import(st.session_state["snapshot.import_bytes"], take)
             st.rerun()
@@ -124,7 +130,8 @@ def xlsform_section() -> None:
     versions = ui.read(instruments.list_instruments)
     by_id = {v["id"]: v for v in versions}
     if by_id:
-        labels = {i: f"{v['kind'].upper()} · {v['code']} v{v['version']}{' · ' + v['government'] if v['government'] else ''}"
+        name = "name_en" if ui.lang() == "en" else "name_es"
+        labels = {i: f"{v['code']} v{v['version']} · {v[name]}{' · ' + v['government'] if v['government'] else ''}"
                   for i, v in by_id.items()}
         chosen = st.selectbox(t("snapshot.xlsform.instrument"), options=list(labels), format_func=labels.get,
                               key="snapshot.xlsform_instrument")
