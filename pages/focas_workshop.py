@@ -20,6 +20,9 @@ from pages import ui
 t = ui.t
 lang = ui.lang()
 SECTIONS = ("participants", "scores", "results", "instrument", "validation")
+# fixed pixel widths keep the grid compact and let browser tests find a cell by position
+GRID_WHO_WIDTH = 240
+GRID_CELL_WIDTH = 90
 
 
 def remembered_select(label: str, options: list, key: str, format_func, **kwargs):
@@ -122,13 +125,13 @@ version_note = t("focas.instrument.default_version", version=header["instrument_
 st.markdown(f"**{header['government']}** · {t('round.' + header['round'])} · {version_note}")
 if validated:
     st.success(t("focas.validated_on", when=header["validated_at"].strftime("%d/%m/%Y %H:%M"),
-                 who=header["validated_by"] or "—"), icon="🔒")
+                 who=header["validated_by"] or "—"), icon=":material/lock:")
     with st.expander(t("focas.locked.correct"), expanded=bool(st.session_state.get("focas.reason"))):
         st.caption(t("focas.locked.help"))
         st.text_input(t("focas.locked.reason"), key="focas.reason", max_chars=400)
     reason = (st.session_state.get("focas.reason") or "").strip() or None
 else:
-    st.info(t("focas.draft_autosave"), icon="💾")
+    st.info(t("focas.draft_autosave"), icon=":material/save:")
     reason = None
 editable = not validated or bool(reason)
 
@@ -191,7 +194,7 @@ def participants_section() -> None:
             for value, n in counts[dimension].items():
                 st.write(f"{t(prefix + '.' + value)}: {n}")
     for key in focas.attendance_warnings(counts):
-        st.warning(t(key), icon="⚠️")
+        st.warning(t(key), icon=":material/warning:")
 
     with st.form("focas.add_participant", clear_on_submit=True):
         st.markdown(f"**{t('focas.participant.add')}**")
@@ -261,78 +264,141 @@ def descriptors_table(area) -> pd.DataFrame:
     ])
 
 
-def grid(area) -> None:
-    """Participants × indicators; every accepted cell is written on the rerun it arrives in."""
-    key_base = f"focas.grid.{assessment_id}.{area.code}"
-    frame = ui.read(queries.score_grid, assessment_id, area.code)
-    if frame.empty:
-        st.info(t("focas.scores.no_participants"))
-        return
-    codes = area.indicator_codes()
-    ids = [str(p) for p in frame["participant_id"]]
-    labels = dict(zip(ids, frame["code"]))
-    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{len(ids)}.{int(editable)}"
-    stored = {(pid, code): (None if pd.isna(v) else int(v))
-              for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
+def stored_cells(frame: pd.DataFrame, ids: list[str], codes: list[str]) -> dict:
+    return {(pid, code): (None if pd.isna(v) else int(v))
+            for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
+
+
+def editor_edits(editor_key: str, row_ids: list, columns) -> dict:
+    """The editor's accumulated edits as {(row id, column): value}."""
     edits = {}
     for position, cells in editor_state(editor_key).get("edited_rows", {}).items():
         position = int(position)
-        if position < len(ids):
-            edits.update({(ids[position], code): value for code, value in cells.items() if code in codes})
-    shown_before = st.session_state.get(f"{key_base}.shown", {})
+        if position < len(row_ids):
+            edits.update({(row_ids[position], column): value for column, value in cells.items() if column in columns})
+    return edits
+
+
+def snapshot(key_base: str, editor_key: str, rebuild: bool, build) -> dict:
+    """The data an editor is drawn with, kept fixed while its widget lives.
+
+    Streamlit's editor drops keyboard focus whenever the data it is given changes, so the page keeps
+    drawing the same frame (the typed values show as the editor's own edits, and are already saved)
+    until the editor is recreated: a new widget, a conflict, another person's change, or "refresh".
+    """
+    snap = st.session_state.get(f"{key_base}.snap")
+    if rebuild or snap is None or snap["key"] != editor_key or editor_key not in st.session_state:
+        snap = {"key": editor_key, **build()}
+        st.session_state[f"{key_base}.snap"] = snap
+        st.session_state.pop(f"{key_base}.shown", None)
+    return snap
+
+
+def apply_or_reset(key_base: str, sync, apply) -> bool:
+    """Write the new cells; on a conflict or someone else's change recreate the editor. True if written."""
+    written = False
+    if sync.new:
+        try:
+            with write_session() as session:
+                apply(session)
+            written = True
+        except Conflict as error:
+            flash(error.message(lang), "error")
+            bump(key_base)
+            st.rerun(scope="app")
+        except DomainError as error:
+            ui.show_error(error)
+    if sync.stale:
+        flash(t("focas.scores.changed_elsewhere"), "info")
+        bump(key_base)
+        st.rerun(scope="app")
+    for error in sync.bad.values():
+        st.error(error.message(lang), icon=":material/error:")
+    return written
+
+
+def remember_shown(key_base: str, drawn: dict, edits: dict, sync, written: bool) -> None:
+    """What the editor shows now; cells whose save failed stay "new" so the next run tries (and says) again."""
+    failed = set(sync.new) if sync.new and not written else set()
+    st.session_state[f"{key_base}.shown"] = {**drawn, **{c: v for c, v in edits.items() if c not in failed}}
+
+
+@st.fragment
+def grid(area) -> None:
+    """Participants × indicators; every accepted cell is written on the rerun it arrives in.
+
+    A fragment, and the editor is drawn before anything else in it: keystrokes typed while a rerun
+    is still on its way to the editor are lost, so the rerun after each cell is kept short.
+    """
+    key_base = f"focas.grid.{assessment_id}.{area.code}"
+    codes = area.indicator_codes()
+    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{int(editable)}"
+
+    def build() -> dict:
+        frame = ui.read(queries.score_grid, assessment_id, area.code)
+        display = pd.DataFrame({"who": [f"{c} · {n}" if n else c for c, n in zip(frame["code"], frame["full_name"])]})
+        for code in codes:
+            display[code] = [None if pd.isna(v) else str(int(v)) for v in frame[code]]
+        ids = [str(p) for p in frame["participant_id"]]
+        return {"ids": ids, "labels": dict(zip(ids, frame["code"])), "display": display}
+
+    snap = snapshot(key_base, editor_key, False, build)
+    ids, labels = snap["ids"], snap["labels"]
+    if not ids:
+        st.info(t("focas.scores.no_participants"))
+        return
+    config = {"who": st.column_config.TextColumn(t("focas.scores.participant"), disabled=True, pinned=True,
+                                                 width=GRID_WHO_WIDTH)}
+    for indicator in area.indicators:
+        help_text = f"{indicator.name.get(lang)}\n\n" + "\n\n".join(
+            f"{lv.level} · {lv.name.get(lang)}: {indicator.descriptors[lv.level].get(lang)}"
+            for lv in instrument.levels if lv.level in indicator.descriptors)
+        config[indicator.code] = st.column_config.TextColumn(indicator.code, help=help_text, width=GRID_CELL_WIDTH,
+                                                             max_chars=3)
+    st.data_editor(snap["display"], key=editor_key, hide_index=True, column_config=config, disabled=not editable,
+                   width="content", placeholder="", height=min(38 + 35 * len(ids), 900))
+
+    frame = ui.read(queries.score_grid, assessment_id, area.code)
+    db_ids = [str(p) for p in frame["participant_id"]]
+    if db_ids != ids:  # people were added or removed meanwhile: a new editor with the new rows
+        bump(key_base)
+        st.rerun(scope="app")
+    stored = stored_cells(frame, db_ids, codes)
+    edits = editor_edits(editor_key, ids, codes)
+    drawn = {(pid, code): value for pid, row in zip(ids, snap["display"][codes].to_dict("records"))
+             for code, value in row.items()}
+    shown_before = st.session_state.get(f"{key_base}.shown", drawn)
 
     def check(cell, value):
         focas.check_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"],
                           participant=labels[cell[0]], indicator=cell[1])
 
     sync = focas.sync_editor_cells(edits, stored, shown_before, check)
-    if sync.new:
+
+    def apply(session):
         by_participant: dict = {}
         for (pid, code), value in sync.new.items():
             by_participant.setdefault(pid, {})[code] = value
         expected: dict = {}
         for (pid, code), value in sync.expected.items():
             expected.setdefault(pid, {})[code] = value
-        try:
-            with write_session() as session:
-                focas.apply_grid_edits(session=session, actor=ui.actor(), assessment_id=assessment_id,
-                                       area_code=area.code, edited_rows=by_participant, expected=expected,
-                                       reason=reason)
-        except Conflict as error:
-            flash(error.message(lang), "error")
-            bump(key_base)
-            st.rerun()
-        except DomainError as error:
-            ui.show_error(error)
+        focas.apply_grid_edits(session=session, actor=ui.actor(), assessment_id=assessment_id, area_code=area.code,
+                               edited_rows=by_participant, expected=expected, reason=reason)
+
+    written = apply_or_reset(key_base, sync, apply)
+    remember_shown(key_base, drawn, edits, sync, written)
+    if written:
         frame = ui.read(queries.score_grid, assessment_id, area.code)
-        stored = {(pid, code): (None if pd.isna(v) else int(v))
-                  for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
-    if sync.stale:
-        flash(t("focas.scores.changed_elsewhere"), "info")
-        bump(key_base)
-        st.rerun()
-    for error in sync.bad.values():
-        st.error(error.message(lang), icon="⛔")
-
-    display = pd.DataFrame({"who": [f"{c} · {n}" if n else c for c, n in zip(frame["code"], frame["full_name"])]})
-    for code in codes:
-        display[code] = [None if pd.isna(v) else str(int(v)) for v in frame[code]]
-    config = {"who": st.column_config.TextColumn(t("focas.scores.participant"), disabled=True, pinned=True)}
-    for indicator in area.indicators:
-        help_text = f"{indicator.name.get(lang)}\n\n" + "\n\n".join(
-            f"{lv.level} · {lv.name.get(lang)}: {indicator.descriptors[lv.level].get(lang)}"
-            for lv in instrument.levels if lv.level in indicator.descriptors)
-        config[indicator.code] = st.column_config.TextColumn(indicator.code, help=help_text, width="small",
-                                                             max_chars=3)
-    st.data_editor(display, key=editor_key, hide_index=True, column_config=config, disabled=not editable,
-                   width="stretch", placeholder="", height=min(38 + 35 * len(display), 900))
-    shown = dict(stored)
-    shown.update(edits)
-    st.session_state[f"{key_base}.shown"] = shown
+        stored = stored_cells(frame, db_ids, codes)
     done = sum(v is not None for v in stored.values())
-    st.caption(t("focas.scores.progress", done=done, total=len(stored), scale=scale_text))
+    left, right = st.columns([4, 1])
+    left.caption(t("focas.scores.progress", done=done, total=len(stored), scale=scale_text))
+    if right.button(t("focas.scores.refresh"), key=f"{key_base}.refresh", help=t("focas.scores.refresh_help")):
+        bump(key_base)
+        st.rerun(scope="app")
 
 
+@st.fragment
 def consensus(area) -> None:
     """Suggested median, spread and flag per indicator; the agreed score and evidence are typed here."""
     key_base = f"focas.consensus.{assessment_id}.{area.code}"
@@ -340,70 +406,38 @@ def consensus(area) -> None:
     codes = list(table["indicator_code"])
     editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{int(editable)}"
 
-    def stored_of(frame):
-        return {**{(c, "agreed"): (None if pd.isna(v) else int(v)) for c, v in zip(frame["indicator_code"],
-                                                                                 frame["agreed"])},
-                **{(c, "evidence"): e for c, e in zip(frame["indicator_code"], frame["evidence"])}}
-
-    stored = stored_of(table)
-    edits = {}
-    for position, cells in editor_state(editor_key).get("edited_rows", {}).items():
-        position = int(position)
-        if position < len(codes):
-            edits.update({(codes[position], name): value for name, value in cells.items()
-                          if name in ("agreed", "evidence")})
-    shown_before = st.session_state.get(f"{key_base}.shown", {})
-
-    def check(cell, value):
-        if cell[1] == "agreed" and not focas.is_blank(value):
-            try:
-                validate_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"])
-            except DomainError as error:
-                raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=cell[0],
-                                             value=value, min=header["scale_min"], max=header["scale_max"]) from None
-
-    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
-    if sync.new:
-        field_name = {"agreed": "score", "evidence": "evidence"}
-        changes: dict = {}
-        for (code, name), value in sync.new.items():
-            changes.setdefault(code, {})[field_name[name]] = value
-        expected: dict = {}
-        for (code, name), value in sync.expected.items():
-            expected.setdefault(code, {})[field_name[name]] = value
-        try:
-            with write_session() as session:
-                focas.apply_consensus_edits(session=session, actor=ui.actor(), assessment_id=assessment_id,
-                                            edits=changes, expected=expected, reason=reason)
-        except Conflict as error:
-            flash(error.message(lang), "error")
-            bump(key_base)
-            st.rerun()
-        except DomainError as error:
-            ui.show_error(error)
-        table = ui.read(queries.consensus_table, assessment_id, area.code)
-        stored = stored_of(table)
-    if sync.stale:
-        flash(t("focas.scores.changed_elsewhere"), "info")
-        bump(key_base)
-        st.rerun()
-    for error in sync.bad.values():
-        st.error(error.message(lang), icon="⛔")
-
     def number(value):
         return None if pd.isna(value) else float(value)
 
-    display = pd.DataFrame({
-        "indicator": [f"{c} · {n}" for c, n in zip(table["indicator_code"], table[f"name_{lang}"])],
-        "n": table["n"],
-        "median": [number(v) for v in table["median"]],
-        "iqr": [number(v) for v in table["iqr"]],
-        "range": [("—" if pd.isna(lo) else f"{int(lo)}–{int(hi)}") for lo, hi in zip(table["min"], table["max"])],
-        "flag": ["⚠️ " + t("focas.consensus.discuss") if wide else "" for wide in table["wide"]],
-        "agreed": [None if pd.isna(v) else str(int(v)) for v in table["agreed"]],
-        "evidence": list(table["evidence"]),
-    })
-    st.data_editor(display, key=editor_key, hide_index=True, width="stretch", disabled=not editable,
+    def stats_of(frame) -> dict:
+        return {
+            "n": list(frame["n"]),
+            "median": [number(v) for v in frame["median"]],
+            "iqr": [number(v) for v in frame["iqr"]],
+            "range": [("—" if pd.isna(lo) else f"{int(lo)}–{int(hi)}") for lo, hi in zip(frame["min"], frame["max"])],
+            "flag": ["⚠️ " + t("focas.consensus.discuss") if wide else "" for wide in frame["wide"]],
+        }
+
+    def stored_of(frame) -> dict:
+        return {**{(c, "agreed"): (None if pd.isna(v) else int(v))
+                   for c, v in zip(frame["indicator_code"], frame["agreed"])},
+                **{(c, "evidence"): e for c, e in zip(frame["indicator_code"], frame["evidence"])}}
+
+    stats = stats_of(table)
+
+    def build() -> dict:
+        display = pd.DataFrame({
+            "indicator": [f"{c} · {n}" for c, n in zip(table["indicator_code"], table[f"name_{lang}"])],
+            **stats,
+            "agreed": [None if pd.isna(v) else str(int(v)) for v in table["agreed"]],
+            "evidence": list(table["evidence"]),
+        })
+        return {"stats": stats, "display": display}
+
+    old = st.session_state.get(f"{key_base}.snap")
+    # individual scores changed (someone typing in the grid): redraw the spread
+    snap = snapshot(key_base, editor_key, old is not None and old["stats"] != stats, build)
+    st.data_editor(snap["display"], key=editor_key, hide_index=True, width="stretch", disabled=not editable,
                    placeholder="", column_config={
                        "indicator": st.column_config.TextColumn(t("focas.indicator"), disabled=True, width="medium"),
                        "n": st.column_config.NumberColumn(t("focas.consensus.n"), disabled=True, width="small"),
@@ -421,12 +455,37 @@ def consensus(area) -> None:
                        "evidence": st.column_config.TextColumn(t("focas.consensus.evidence"), width="large",
                                                                max_chars=2000),
                    })
-    shown = dict(stored)
-    shown.update(edits)
-    st.session_state[f"{key_base}.shown"] = shown
+    stored = stored_of(table)
+    edits = editor_edits(editor_key, codes, ("agreed", "evidence"))
+    drawn = {**{(c, "agreed"): v for c, v in zip(codes, snap["display"]["agreed"])},
+             **{(c, "evidence"): v for c, v in zip(codes, snap["display"]["evidence"])}}
+    shown_before = st.session_state.get(f"{key_base}.shown", drawn)
+
+    def check(cell, value):
+        if cell[1] == "agreed" and not focas.is_blank(value):
+            try:
+                validate_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"])
+            except DomainError as error:
+                raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=cell[0],
+                                       value=value, min=header["scale_min"], max=header["scale_max"]) from None
+
+    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
+    field_name = {"agreed": "score", "evidence": "evidence"}
+
+    def apply(session):
+        changes: dict = {}
+        for (code, name), value in sync.new.items():
+            changes.setdefault(code, {})[field_name[name]] = value
+        expected: dict = {}
+        for (code, name), value in sync.expected.items():
+            expected.setdefault(code, {})[field_name[name]] = value
+        focas.apply_consensus_edits(session=session, actor=ui.actor(), assessment_id=assessment_id, edits=changes,
+                                    expected=expected, reason=reason)
+
+    remember_shown(key_base, drawn, edits, sync, apply_or_reset(key_base, sync, apply))
     flagged = int(table["wide"].sum())
     if flagged:
-        st.warning(t("focas.consensus.flagged", n=flagged), icon="⚠️")
+        st.warning(t("focas.consensus.flagged", n=flagged), icon=":material/warning:")
 
 
 def scores_section() -> None:
@@ -440,11 +499,19 @@ def scores_section() -> None:
     st.markdown(f"**{area.code} · {area.name.get(lang)}**" + (f" · {t('focas.mandatory')}" if area.mandatory else ""))
     with st.expander(t("focas.scores.descriptors"), expanded=False):
         st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
-    st.caption(t("focas.scores.keyboard"))
-    grid(area)
-    st.subheader(t("focas.consensus.title"))
-    st.caption(t("focas.consensus.caption"))
-    consensus(area)
+    view = st.segmented_control(
+        t("focas.scores.view"), options=["individual", "consensus"], required=True, key="focas.view",
+        format_func={"individual": t("focas.scores.view.individual"),
+                     "consensus": t("focas.scores.view.consensus")}.get,
+        default=st.session_state.get("focas.view_value", "individual"), label_visibility="collapsed")
+    st.session_state["focas.view_value"] = view
+    # one editor on screen at a time: a second editor redrawn while the first has the keyboard costs keystrokes
+    if view == "individual":
+        st.caption(t("focas.scores.keyboard"))
+        grid(area)
+    else:
+        st.caption(t("focas.consensus.caption"))
+        consensus(area)
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -481,7 +548,7 @@ def results_section() -> None:
         "change": t("focas.results.area_change"), "n_not_comparable": t("focas.results.not_comparable")})
     st.caption(t("focas.results.rule", scale=scale_text))
     if outcome["not_comparable"]:
-        st.warning(t("focas.results.not_comparable_list", codes=", ".join(outcome["not_comparable"])), icon="⚠️")
+        st.warning(t("focas.results.not_comparable_list", codes=", ".join(outcome["not_comparable"])), icon=":material/warning:")
 
 
 # --- the instrument agreed with the counterpart -------------------------------------------------
