@@ -140,7 +140,8 @@ if not members.empty:
         chosen = st.selectbox(t("gcd.pick_member"), options=list(member_rows),
                               format_func=lambda m: member_rows[m]["full_name"], key=f"gcd.pick_member.{department}.{period}")
         member_form(f"gcd.edit_member_form.{chosen}", member_rows[chosen])
-        if st.button(t("gcd.member_remove"), key=f"gcd.remove.{chosen}"):
+        confirm = st.checkbox(t("gcd.confirm_remove"), key=f"gcd.confirm_remove.{chosen}")
+        if st.button(t("gcd.member_remove"), key=f"gcd.remove.{chosen}", disabled=not confirm):
             removed = save(lambda s: gcd.remove_member(session=s, actor=ui.actor(), member_id=chosen),
                            "gcd.member_removed", name=member_rows[chosen]["full_name"])
             if removed is not None:
@@ -208,7 +209,8 @@ if not meetings.empty:
             t("gcd.pick_meeting"), options=list(meeting_rows), key=f"gcd.pick_meeting.{department}.{period}",
             format_func=lambda m: f"{meeting_rows[m]['meeting_date']} · {t('gcd.kind.' + meeting_rows[m]['kind'])}")
         meeting_form(f"gcd.edit_meeting_form.{chosen_meeting}", meeting_rows[chosen_meeting])
-        if st.button(t("gcd.meeting_delete"), key=f"gcd.delete_meeting.{chosen_meeting}"):
+        confirm_meeting = st.checkbox(t("gcd.confirm_delete_meeting"), key=f"gcd.confirm_meeting.{chosen_meeting}")
+        if st.button(t("gcd.meeting_delete"), key=f"gcd.delete_meeting.{chosen_meeting}", disabled=not confirm_meeting):
             if save(lambda s: gcd.delete_meeting(session=s, actor=ui.actor(), meeting_id=chosen_meeting),
                     "gcd.meeting_deleted") is not None:
                 st.rerun()
@@ -218,6 +220,8 @@ st.subheader(t("gcd.program"))
 overview = ui.read(gcd.overview, PROGRAM_DEPARTMENTS)
 ui.table(
     overview.assign(department=overview["department_code"].map(names),
+                    # a GCD not formed yet has nothing to warn about: an empty cell, not "None"
+                    warnings=[("" if pd.isna(w) else str(int(w))) for w in overview["warnings"]],
                     period=overview["period"].map(gcd.period_label))[
         ["department", "period", "members", "women", "indigenous", "warnings", "meetings", "missing"]],
     file_name="gcd_program.csv", key="gcd.program_table",

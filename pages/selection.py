@@ -255,7 +255,8 @@ with tab_criteria:
     to_delete = left.selectbox(t("selection.delete_criterion"), options=list(criteria["id"]),
                                format_func=dict(zip(criteria["id"], criteria[name_column])).get,
                                key=f"selection.delete_criterion.{record_id}")
-    if right.button(t("common.delete"), key=f"selection.delete_criterion_button.{record_id}"):
+    confirm = right.checkbox(t("selection.confirm_delete_criterion"), key=f"selection.confirm_delete.{record_id}")
+    if right.button(t("common.delete"), key=f"selection.delete_criterion_button.{record_id}", disabled=not confirm):
         save(lambda s: selection.delete_criterion(session=s, actor=ui.actor(), criterion_id=to_delete),
              refresh="criteria")
         bump("scores")
