@@ -20,6 +20,7 @@ STATUS_COLOURS = {"planned": "#BBBBBB", "in_progress": "#E69F00", "done": "#009E
 CATEGORY_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 DIVERGING = [[0.0, "#B2182B"], [0.5, "#F7F7F7"], [1.0, "#2166AC"]]
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
+MIN_HEIGHT = 320
 # A small white template built once: plotly's named templates cost ~40 ms per figure to apply.
 TEMPLATE = go.layout.Template(layout=dict(
     plot_bgcolor="white", paper_bgcolor="white", colorway=list(CATEGORY_COLOURS),
@@ -35,15 +36,16 @@ def _layout(figure: go.Figure, *, title: str, x: str | None = None, y: str | Non
         title=dict(text=title, x=0, xanchor="left"),
         font=FONT,
         template=TEMPLATE,
-        margin=dict(l=10, r=10, t=60, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        margin=dict(l=10, r=10, t=50, b=10),
+        # below the plot: above it, a long legend runs into the title
+        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
     )
     if x is not None:
         figure.update_xaxes(title_text=x)
     if y is not None:
         figure.update_yaxes(title_text=y)
     if height:
-        figure.update_layout(height=height)
+        figure.update_layout(height=max(height, MIN_HEIGHT))
     return figure
 
 
@@ -317,7 +319,7 @@ def qsip_groups(frame: pd.DataFrame, *, lang: str, by: str, cycle: int | None) -
         return _empty(lang, title)
     figure = go.Figure()
     for index, (category, part) in enumerate(rows.groupby(by, sort=False)):
-        figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"], name=str(category),
+        figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"], name=str(category), showlegend=True,
                                 marker=dict(color=CATEGORY_COLOURS[index % 8]),
                                 text=[f"{v:.2f}" for v in part["mean"]], textposition="outside"))
     figure.update_layout(barmode="group")

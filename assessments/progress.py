@@ -167,6 +167,8 @@ def progress_view(filters: Filters) -> ProgressView:
     areas = _area_progress(rounds)
     government_changes = _government_progress(areas)
     governments = registry.merge(government_changes, on="government_id", how="left")
+    numbers = ["capacity_index_from", "capacity_index_to", "change", "n_areas", "n_areas_not_comparable"]
+    governments[numbers] = governments[numbers].astype("float64")
 
     labels = q.area_names()
     area_summary = (

@@ -26,6 +26,7 @@ PARAMS = {
 }
 ROUND_PARAM = "rounds"
 WAVES = (1, 2, 3)
+ALL = ""  # the "all" option: a None option would show as an empty selectbox placeholder
 LEVELS = ("regional", "provincial", "district")
 SECTORS = ("health", "education", "environment")
 
@@ -46,7 +47,7 @@ def _from_query(field: str, raw: str | None, allowed: list) -> object:
             raw = int(raw)
         except ValueError:
             return None
-    return raw if raw in allowed else None
+    return raw if raw in allowed and raw != ALL else None
 
 
 def _url_key(field: str) -> str:
@@ -72,14 +73,14 @@ def _choose(field: str, label: str, options: list, format_func) -> object:
     labels = {option: format_func(option) for option in options}
     value = st.selectbox(label, options=options, format_func=labels.__getitem__, key=widget)
     st.session_state[_value_key(field)] = value
-    if value is None or (field == "rounds" and value == options[0]):
+    if value == ALL or (field == "rounds" and value == options[0]):
         st.session_state[_url_key(field)] = None
         if param in st.query_params:
             del st.query_params[param]
     else:
         st.session_state[_url_key(field)] = str(value)
         st.query_params[param] = str(value)
-    return value
+    return None if value == ALL else value
 
 
 def show(*, with_rounds: bool = True) -> progress.Filters:
@@ -87,28 +88,28 @@ def show(*, with_rounds: bool = True) -> progress.Filters:
     t = ui.t
     choices = ui.read(queries.filter_choices)
     departments = dict(zip(choices["departments"]["code"], choices["departments"]["name"]))
-    columns = st.columns(6 if with_rounds else 5)
+    columns = st.columns([1, 1, 0.7, 1, 1, 1.5] if with_rounds else 5)
     every = t("common.all")
     with columns[0]:
-        department = _choose("department", t("common.department"), [None, *departments],
-                             lambda c: every if c is None else departments.get(c, c))
+        department = _choose("department", t("common.department"), [ALL, *departments],
+                             lambda c: every if c == ALL else departments.get(c, c))
     clusters = choices["clusters"]
     if department:
         clusters = clusters.loc[clusters["department_code"] == department]
     with columns[2]:
-        wave = _choose("wave", t("common.wave"), [None, *WAVES], lambda w: every if w is None else str(w))
+        wave = _choose("wave", t("common.wave"), [ALL, *WAVES], lambda w: every if w == ALL else str(w))
     if wave:
         clusters = clusters.loc[clusters["wave"] == wave]
     cluster_names = dict(zip(clusters["id"], clusters["name"]))
     with columns[1]:
-        cluster = _choose("cluster_id", t("common.cluster"), [None, *cluster_names],
-                          lambda c: every if c is None else cluster_names.get(c, c))
+        cluster = _choose("cluster_id", t("common.cluster"), [ALL, *cluster_names],
+                          lambda c: every if c == ALL else cluster_names.get(c, c))
     with columns[3]:
-        level = _choose("level", t("common.level"), [None, *LEVELS],
-                        lambda v: every if v is None else t(f"level.{v}"))
+        level = _choose("level", t("common.level"), [ALL, *LEVELS],
+                        lambda v: every if v == ALL else t(f"level.{v}"))
     with columns[4]:
-        sector = _choose("sector", t("common.sector"), [None, *SECTORS],
-                         lambda v: every if v is None else t(f"sector.{v}"))
+        sector = _choose("sector", t("common.sector"), [ALL, *SECTORS],
+                         lambda v: every if v == ALL else t(f"sector.{v}"))
     from_round, to_round = "baseline", "midpoint"
     if with_rounds:
         pairs = [f"{a}-{b}" for a, b in progress.ROUND_PAIRS]

@@ -17,12 +17,12 @@ filters = filters_widget.show(with_rounds=False)
 view = ui.read(progress.portfolio, filters)
 totals = view.totals
 
-metrics = st.columns(4)
+metrics = st.columns(5)
 metrics[0].metric(t("progress.metric.clusters"), f"{totals['clusters_formed']} / {totals['clusters_planned']}")
 metrics[1].metric(t("progress.metric.baseline"), totals["baseline"])
-metrics[2].metric(t("progress.metric.midpoint"), totals["midpoint"],
-                  delta=t("progress.metric.end", n=totals["end"]), delta_color="off")
-metrics[3].metric(t("progress.metric.with_plan"), f"{totals['with_plan']} / {totals['target_year2_q1']}")
+metrics[2].metric(t("progress.metric.midpoint"), totals["midpoint"])
+metrics[3].metric(t("progress.metric.end_round"), totals["end"])
+metrics[4].metric(t("progress.metric.with_plan"), f"{totals['with_plan']} / {totals['target_year2_q1']}")
 
 
 def to_progress(view_name: str, label_key: str) -> None:

@@ -72,10 +72,14 @@ with tab["governments"]:
     options = list(view.governments["government_id"].astype(str))
     names = dict(zip(options, [f"{u} · {n}" for u, n in zip(view.governments["ubigeo"], view.governments["government"])]))
     wanted = st.query_params.get("gov")
+    compared_ids = view.governments.loc[view.governments["change"].notna(), "government_id"].astype(str)
+    default = wanted if wanted in options else (compared_ids.iloc[0] if len(compared_ids) else options[0])
     chosen = st.selectbox(t("common.government"), options=options, format_func=names.get,
-                          index=options.index(wanted) if wanted in options else 0, key="progress.government")
+                          index=options.index(default), key="progress.government")
     one = ui.read(progress.government_view, filters, chosen)
-    if one is not None:
+    if one is not None and one.areas["change"].notna().sum() == 0:
+        st.info(t("progress.government_not_comparable", before=before, after=after))
+    elif one is not None:
         areas = one.areas.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
         capacity = one.capacity
         cols = st.columns(3)

@@ -100,14 +100,38 @@ def _government_scope(filters: Filters) -> sa.Select:
 
 
 def _frame(query: sa.Select, columns: list[str]) -> pd.DataFrame:
-    """Rows as a DataFrame; UUIDs become their string form (cheap to merge, pickle and cache)."""
+    """Rows as a DataFrame; ids (columns ``id`` / ``*_id``) as canonical UUID strings.
+
+    Id columns are selected raw (no per-row UUID objects): SQLite stores 32 hex digits, which are
+    dashed here in one vectorised step; PostgreSQL's driver hands back UUIDs, turned into strings.
+    Strings are cheap to merge, pickle and cache, and ``uuid.UUID(text)`` reads them back.
+    """
+    raw = query.with_only_columns(
+        *[sa.type_coerce(c, sa.String) if _is_id(name) else c
+          for c, name in zip(query.selected_columns, columns)],
+        maintain_column_froms=True,
+    )
     with read_session() as session:
-        rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=columns)
+        rows = session.execute(raw).all()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
     for column in columns:
-        if (column == "id" or column.endswith("_id")) and len(frame):
-            frame[column] = frame[column].map(str)
+        if _is_id(column) and len(frame):
+            frame[column] = _canonical_ids(frame[column])
     return frame
+
+
+def _is_id(name: str) -> bool:
+    return name == "id" or name.endswith("_id")
+
+
+def _canonical_ids(values: pd.Series) -> pd.Series:
+    if not isinstance(values.dropna().iloc[0] if values.notna().any() else "", str):
+        return values.map(lambda v: None if v is None else str(v))
+    text = values.astype("string")
+    hexes = text.str.len() == 32
+    dashed = (text.str[0:8] + "-" + text.str[8:12] + "-" + text.str[12:16] + "-" + text.str[16:20] + "-"
+              + text.str[20:32])
+    return dashed.where(hexes, text).astype(object).where(values.notna(), None)
 
 
 # --- filter choices -------------------------------------------------------------------------
@@ -194,6 +218,13 @@ def _audit_scope(filters: Filters) -> sa.Select:
     return query
 
 
+def _audit_in_scope(column, filters: Filters):
+    """``column`` (an audit id) among the audits the filters keep; TRUE when no cluster filter is set."""
+    if any((filters.department, filters.cluster_id, filters.wave, filters.sector)):
+        return column.in_(_audit_scope(filters))
+    return sa.true()
+
+
 def audit_stages(filters: Filters) -> pd.DataFrame:
     """Per QSIP audit cycle: its current stage (the first stage not done; 6 = all five done)."""
     current = (
@@ -208,7 +239,7 @@ def audit_stages(filters: Filters) -> pd.DataFrame:
         sa.select(ServiceAudit.cycle_year.label("cycle_year"),
                   sa.func.coalesce(current.c.stage, sa.literal_column("6")).label("stage"))
         .outerjoin(current, current.c.audit_id == ServiceAudit.id)
-        .where(ServiceAudit.id.in_(_audit_scope(filters)))
+        .where(_audit_in_scope(ServiceAudit.id, filters))
         .subquery()
     )
     query = (
@@ -345,7 +376,7 @@ def roadmap_actions(filters: Filters) -> pd.DataFrame:
         sa.select(ServiceAudit.cycle_year, ImprovementAction.status, sa.func.count(),
                   sa.func.sum(sa.case((ImprovementAction.quick_win == sa.true(), 1), else_=0)))
         .join(ServiceAudit, ServiceAudit.id == ImprovementAction.audit_id)
-        .where(ServiceAudit.id.in_(_audit_scope(filters)))
+        .where(_audit_in_scope(ServiceAudit.id, filters))
         .group_by(ServiceAudit.cycle_year, ImprovementAction.status)
     )
     frame = _frame(query, ["cycle_year", "status", "actions", "quick_wins"])
@@ -362,28 +393,30 @@ def feedback_groups(filters: Filters) -> pd.DataFrame:
     ``assessments.qsip_summary``); a group carries the count and the SUM of those scores, so any
     coarser grouping is an exact mean (sum / count) without reading respondents again.
     """
+    # Per respondent × dimension first, on the ratings alone (the big table); attributes joined after.
     per_respondent = (
         sa.select(
-            ServiceAudit.cycle_year.label("cycle_year"),
-            FeedbackDimension.code.label("dimension"),
-            Respondent.id.label("respondent_id"),
-            Respondent.respondent_type.label("respondent_type"),
-            Respondent.sex.label("sex"),
-            Respondent.indigenous.label("indigenous"),
+            FeedbackRating.respondent_id.label("respondent_id"),
+            FeedbackItem.dimension_id.label("dimension_id"),
             sa.func.avg(FeedbackRating.rating).label("score"),
         )
-        .join(Respondent, Respondent.id == FeedbackRating.respondent_id)
-        .join(ServiceAudit, ServiceAudit.id == Respondent.audit_id)
         .join(FeedbackItem, FeedbackItem.id == FeedbackRating.item_id)
-        .join(FeedbackDimension, FeedbackDimension.id == FeedbackItem.dimension_id)
-        .where(ServiceAudit.id.in_(_audit_scope(filters)))
-        .group_by(ServiceAudit.cycle_year, FeedbackDimension.code, Respondent.id, Respondent.respondent_type,
-                  Respondent.sex, Respondent.indigenous)
-        .subquery()
+        .group_by(FeedbackRating.respondent_id, FeedbackItem.dimension_id)
     )
-    keys = [per_respondent.c.cycle_year, per_respondent.c.dimension, per_respondent.c.respondent_type,
-            per_respondent.c.sex, per_respondent.c.indigenous]
-    query = sa.select(*keys, sa.func.count(), sa.func.sum(per_respondent.c.score)).group_by(*keys)
+    if any((filters.department, filters.cluster_id, filters.wave, filters.sector)):
+        per_respondent = per_respondent.where(FeedbackRating.respondent_id.in_(
+            sa.select(Respondent.id).where(Respondent.audit_id.in_(_audit_scope(filters)))))
+    per_respondent = per_respondent.subquery()
+    keys = [ServiceAudit.cycle_year, FeedbackDimension.code, Respondent.respondent_type, Respondent.sex,
+            Respondent.indigenous]
+    query = (
+        sa.select(*keys, sa.func.count(), sa.func.sum(per_respondent.c.score))
+        .select_from(per_respondent)
+        .join(Respondent, Respondent.id == per_respondent.c.respondent_id)
+        .join(ServiceAudit, ServiceAudit.id == Respondent.audit_id)
+        .join(FeedbackDimension, FeedbackDimension.id == per_respondent.c.dimension_id)
+        .group_by(*keys)
+    )
     frame = _frame(query, ["cycle_year", "dimension", "respondent_type", "sex", "indigenous", "n", "score_sum"])
     return frame.astype({"cycle_year": "int64", "n": "int64", "score_sum": "float64"})
 
