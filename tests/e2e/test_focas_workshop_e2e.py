@@ -15,6 +15,7 @@ pytestmark = pytest.mark.e2e
 WHO_WIDTH = 240  # pages/focas_workshop.py GRID_WHO_WIDTH
 CELL_WIDTH = 90  # pages/focas_workshop.py GRID_CELL_WIDTH
 ROW_HEIGHT = 35
+KEY_DELAY_MS = 150
 # participant -> ADM-01..ADM-04, as a facilitator would read them from three paper sheets
 SHEETS = {"P01": [3, 2, 4, 1], "P02": [2, 2, 3, 1], "P03": [4, 1, 3, 2]}
 
@@ -82,14 +83,20 @@ def cell_texts(page) -> list[str]:
 
 def test_typed_scores_are_saved_at_once_and_survive_a_reload(workshop, app_factory, page, tmp_path):
     db_url, assessment_id = workshop
-    app = app_factory(db_url, env={"FOCAS_AUTH": "off"})
+    # no file watcher: a source file saved meanwhile must not restart the page under the typist
+    app = app_factory(db_url, env={"FOCAS_AUTH": "off", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
     open_scores(page, app.url)
     # column by column, as the room calls out one indicator at a time: digit, Enter (moves down)
+    # at a brisk human pace (a score every 0.3 s), faster than anyone reads a sheet aloud
     for column in range(4):
+        wait_for_app(page)
         click_cell(page, 0, column)
+        page.wait_for_timeout(300)
         for code in SHEETS:
-            page.keyboard.type(str(SHEETS[code][column]))
+            page.keyboard.type(str(SHEETS[code][column]), delay=KEY_DELAY_MS)
+            page.wait_for_timeout(KEY_DELAY_MS)
             page.keyboard.press("Enter")
+            page.wait_for_timeout(KEY_DELAY_MS)
     wait_for_app(page)
     page.wait_for_timeout(500)
     wait_for_app(page)
@@ -99,6 +106,7 @@ def test_typed_scores_are_saved_at_once_and_survive_a_reload(workshop, app_facto
     # a bad value is refused with a message naming the cell, and nothing changes in the database
     click_cell(page, 1, 2)
     page.keyboard.type("7")
+    page.wait_for_timeout(KEY_DELAY_MS)
     page.keyboard.press("Enter")
     wait_for_app(page)
     error = page.get_by_text("P02 · ADM-03: 7 está fuera de la escala (1 a 4)")
