@@ -208,20 +208,44 @@ class _Writer:
         self.files[name] = {"rows": None, "bytes": size, "sha256": sha.hexdigest()}
 
 
+INDEX_BATCH_ROWS = 20_000
+
+
 def _index_groups(session: Session, filters: q.Filters) -> Iterator[tuple[tuple, pd.DataFrame, pd.DataFrame]]:
-    """Per assessment: its context columns, area indexes and capacity index (scoring.indexes)."""
+    """Per assessment: its context columns, area indexes and capacity index (scoring.indexes).
+
+    Assessments are scored in batches of up to INDEX_BATCH_ROWS consensus rows sharing one scale, so
+    the pandas work stays fast while memory stays bounded.
+    """
     width = len(q.ASSESSMENT_CONTEXT)
+    batch: list[tuple[tuple, list]] = []
+    batch_rows, batch_scale = 0, None
+
+    def flush():
+        frame = pd.DataFrame(
+            [(context[2], context[9], r[width], r[width + 1], r[width + 2]) for context, rows in batch for r in rows],
+            columns=list(scoring.CONSENSUS_COLUMNS),
+        )
+        areas, governments = scoring.indexes(frame, scale_min=batch_scale[0], scale_max=batch_scale[1])
+        area_groups = dict(tuple(areas.groupby(["government_id", "round"], sort=False)))
+        government_groups = dict(tuple(governments.groupby(["government_id", "round"], sort=False)))
+        empty_areas, empty_governments = areas.iloc[0:0], governments.iloc[0:0]
+        for context, _ in batch:
+            key = (context[2], context[9])
+            yield context, area_groups.get(key, empty_areas), government_groups.get(key, empty_governments)
+
     rows = q.consensus_rows_with_scale(session, filters)
     for _, group in itertools.groupby(rows, key=lambda row: row[12]):
         group = list(group)
-        context = group[0][:width]
-        scale_min, scale_max = group[0][-2], group[0][-1]
-        frame = pd.DataFrame(
-            [(context[2], context[9], r[width], r[width + 1], r[width + 2]) for r in group],
-            columns=list(scoring.CONSENSUS_COLUMNS),
-        )
-        areas, governments = scoring.indexes(frame, scale_min=scale_min, scale_max=scale_max)
-        yield context, areas, governments
+        scale = (group[0][-2], group[0][-1])
+        if batch and (scale != batch_scale or batch_rows + len(group) > INDEX_BATCH_ROWS):
+            yield from flush()
+            batch, batch_rows = [], 0
+        batch.append((group[0][:width], group))
+        batch_rows += len(group)
+        batch_scale = scale
+    if batch:
+        yield from flush()
 
 
 def _area_index_rows(session, filters) -> Iterator[tuple]:
