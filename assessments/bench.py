@@ -39,6 +39,7 @@ CYCLES = (2013, 2014)
 RESPONDENTS = (("user", 20), ("provider", 7), ("manager", 3))
 BATCH = 50_000
 WARM_RUNS = 5
+VIEWS = ("governments", "clusters", "distributions", "targets", "plans", "qsip")
 
 
 def bench_url() -> str:
@@ -288,26 +289,46 @@ def measure_views() -> None:
     import assessments.charts  # noqa: F401
     import assessments.progress  # noqa: F401
 
-    for name, page in (("progress", "pages/progress.py"), ("overview", "pages/overview.py")):
-        st.cache_data.clear()
-        app = AppTest.from_file(str(ROOT / page), default_timeout=300)
-        app.session_state["lang"] = "es"
+    def timed(app) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         app.run()
-        cold, cold_cpu = time.perf_counter() - started, time.process_time() - cpu
         if app.exception:
-            raise SystemExit(f"{page} failed: {[e.value for e in app.exception]}")
-        warm, warm_cpu = [], []
-        for _ in range(WARM_RUNS):
-            started, cpu = time.perf_counter(), time.process_time()
-            app.run()
-            warm.append(time.perf_counter() - started)
-            warm_cpu.append(time.process_time() - cpu)
+            raise SystemExit(f"page failed: {[e.value for e in app.exception]}")
+        return time.perf_counter() - started, time.process_time() - cpu
+
+    def page(path: str, **query: str):
+        app = AppTest.from_file(str(ROOT / path), default_timeout=300)
+        app.session_state["lang"] = "es"
+        for key, value in query.items():
+            app.query_params[key] = value
+        return app
+
+    # The landing view of each page: cold (empty read cache), then the median of warm re-runs.
+    for name, path in (("progress", "pages/progress.py"), ("overview", "pages/overview.py")):
+        st.cache_data.clear()
+        app = page(path)
+        cold, cold_cpu = timed(app)
+        warm = [timed(app) for _ in range(WARM_RUNS)]
         emit(f"{name}_cold_s", cold)
-        emit(f"{name}_warm_s", statistics.median(warm))
+        emit(f"{name}_warm_s", statistics.median(w for w, _ in warm))
         # CPU seconds of this process: what the views cost, whatever else the machine is running
         emit(f"{name}_cold_cpu_s", cold_cpu)
-        emit(f"{name}_warm_cpu_s", statistics.median(warm_cpu))
+        emit(f"{name}_warm_cpu_s", statistics.median(c for _, c in warm))
+
+    # Every tab of the progress page (tabs are lazy: each runs only its own reads), as a manager
+    # opening them one after the other from an empty cache, then again warm.
+    st.cache_data.clear()
+    all_cold, all_warm = 0.0, 0.0
+    for view in VIEWS:
+        app = page("pages/progress.py", view=view)
+        cold, _ = timed(app)
+        warm = statistics.median(timed(app)[0] for _ in range(WARM_RUNS))
+        emit(f"progress_{view}_cold_s", cold)
+        emit(f"progress_{view}_warm_s", warm)
+        all_cold += cold
+        all_warm += warm
+    emit("progress_all_views_cold_s", all_cold)
+    emit("progress_all_views_warm_s", all_warm)
     # one filtered, uncached view: a department chosen (a manager's first click)
     app = AppTest.from_file(str(ROOT / "pages" / "progress.py"), default_timeout=300)
     app.session_state["lang"] = "es"
@@ -419,11 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     naive = _child("naive")
     emit("load_average_1m_end", os.getloadavg()[0])
     warm = float(views["progress_warm_s"])
-    emit("speedup_vs_naive", float(naive["progress_naive_s"]) / warm if warm else float("inf"))
+    naive_s = float(naive["progress_naive_s"])
+    emit("speedup_vs_naive", naive_s / warm if warm else float("inf"))
+    # the stricter comparison: the naive path computes every figure, so against all six tabs warm
+    emit("speedup_vs_naive_all_views", naive_s / float(views["progress_all_views_warm_s"]))
     targets = {
         "progress_warm_s <= 1": warm <= 1,
         "progress_cold_s <= 3": float(views["progress_cold_s"]) <= 3,
-        "speedup_vs_naive >= 10": float(naive["progress_naive_s"]) / warm >= 10 if warm else True,
+        "speedup_vs_naive >= 10": naive_s / warm >= 10 if warm else True,
         "peak_rss_mb <= 500": float(views["peak_rss_mb"]) <= 500,
     }
     for name, met in targets.items():

@@ -10,6 +10,7 @@ are applied exactly as ``assessments.scoring`` and ``assessments.qsip_summary`` 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,17 +161,30 @@ def _government_progress(areas: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[:, list(scoring.GOVERNMENT_PROGRESS_COLUMNS)]
 
 
+def _concurrently(**calls) -> dict:
+    """Run independent read queries at once: the database works (and releases the GIL) while Python waits.
+
+    Each query opens its own session, so nothing is shared between threads.
+    """
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = {name: pool.submit(function, *args) for name, (function, *args) in calls.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def progress_view(filters: Filters) -> ProgressView:
     """Every figure of the progress page for the filters (the cluster and government views come apart)."""
-    registry = q.governments(filters)
-    rounds = q.area_rounds(filters)
+    reads = _concurrently(
+        rounds=(q.area_rounds, filters), registry=(q.governments, filters), targets=(q.targets, filters),
+        items=(q.plan_items, filters), actions=(q.roadmap_actions, filters), labels=(q.area_names,),
+    )
+    registry, rounds = reads["registry"], reads["rounds"]
     areas = _area_progress(rounds)
     government_changes = _government_progress(areas)
     governments = registry.merge(government_changes, on="government_id", how="left")
     numbers = ["capacity_index_from", "capacity_index_to", "change", "n_areas", "n_areas_not_comparable"]
     governments[numbers] = governments[numbers].astype("float64")
 
-    labels = q.area_names()
+    labels = reads["labels"]
     area_summary = (
         areas.loc[areas["n_comparable"] > 0]
         .groupby("area_code", as_index=False)
@@ -180,7 +194,7 @@ def progress_view(filters: Filters) -> ProgressView:
     area_summary = _in_area_order(area_summary, labels)
 
     later = _round_scores(rounds, filters.to_round, "to")
-    target_rows = q.targets(filters)
+    target_rows = reads["targets"]
     gaps = scoring.target_gap(later, target_rows) if not target_rows.empty else pd.DataFrame(
         columns=list(scoring.TARGET_GAP_COLUMNS))
     gaps = gaps.loc[gaps["target"].notna()].reset_index(drop=True)
@@ -200,8 +214,7 @@ def progress_view(filters: Filters) -> ProgressView:
         target_summary = _in_area_order(
             target_summary.loc[:, ["area_code", "targets", "scored", "met", "share_met", "mean_gap"]], labels)
 
-    items = q.plan_items(filters)
-    actions = q.roadmap_actions(filters)
+    items, actions = reads["items"], reads["actions"]
     plan_status = pd.concat(
         [
             _status_counts(items, "items", "plan_items"),
@@ -278,12 +291,14 @@ def cluster_view(filters: Filters) -> ClusterView:
     """The cluster named in ``filters.cluster_id`` (other filters still apply, e.g. level)."""
     if not filters.cluster_id:
         raise ValueError("cluster_view needs filters.cluster_id")
-    registry = q.governments(filters)
-    areas = _area_progress(q.area_rounds(filters))
+    reads = _concurrently(registry=(q.governments, filters), rounds=(q.area_rounds, filters),
+                          participants=(q.participant_means, filters), labels=(q.area_names,))
+    registry = reads["registry"]
+    areas = _area_progress(reads["rounds"])
     heatmap = areas.merge(registry[["government_id", "government", "level"]], on="government_id", how="inner")
-    participants = q.participant_means(filters).merge(
+    participants = reads["participants"].merge(
         registry[["government_id", "government", "level"]], on="government_id", how="inner")
-    return ClusterView(members=registry, heatmap=heatmap, participants=participants, area_labels=q.area_names())
+    return ClusterView(members=registry, heatmap=heatmap, participants=participants, area_labels=reads["labels"])
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,21 @@ def test_progress_page_government_metrics_and_tables(dataset):
     tables = {tuple(df.value.columns): df.value for df in at.dataframe}
     everyone = next(v for k, v in tables.items() if "UBIGEO" in k and "Change" in k)
     assert sorted(everyone["Change"].dropna().tolist()) == [-1.0, 0.5, 1.5]
+
+
+def test_progress_tabs_are_lazy_and_open_from_the_url(dataset):
+    at = run("progress.py", query={"view": "targets"})
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
     targets = next(v for k, v in tables.items() if "% met" in k)
     assert targets.set_index("Functional area")["% met"].tolist() == [50.0, 0.0]
+    # the governments tab did not run: no government picker, no per-government metrics
+    assert not [s for s in at.selectbox if s.key == "progress.government"]
+    plans = run("progress.py", query={"view": "plans"})
+    effect = next(df.value for df in plans.dataframe if "Mean change" in df.value.columns)
+    assert effect.set_index("Group of areas")["Mean change"].tolist() == [0.0, 0.75]
+    qsip = run("progress.py", query={"view": "qsip"})
+    gap = next(df.value for df in qsip.dataframe if "Gap" in df.value.columns)
+    assert gap["Gap"].dropna().tolist() == [1.75, 1.0]
 
 
 def test_progress_page_shows_new_numbers_after_a_write(dataset, session):
