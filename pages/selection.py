@@ -131,6 +131,29 @@ st.caption(t("selection.scale_note", min=scale[0], max=scale[1]))
 if current["notes"]:
     st.text(current["notes"])
 
+with st.expander(t("selection.settings")):
+    with st.form(f"selection.settings_form.{record_id}"):
+        left, right = st.columns(2)
+        new_min = left.number_input(t("selection.scale_min"), value=scale[0], step=1)
+        new_max = right.number_input(t("selection.scale_max"), value=scale[1], step=1)
+        new_notes = st.text_area(t("common.notes"), value=current["notes"])
+        if st.form_submit_button(t("common.save")):
+            if save(lambda s: selection.update_record(session=s, actor=ui.actor(), record_id=record_id,
+                                                      scale_min=new_min, scale_max=new_max,
+                                                      notes=new_notes)) is not None:
+                bump("scores")
+                flash(t("selection.settings_saved"))
+            st.rerun()
+    if not current["cluster"]:
+        confirm_record = st.checkbox(t("selection.confirm_delete_record"), key=f"selection.confirm_record.{record_id}")
+        if st.button(t("selection.delete_record"), key=f"selection.delete_record.{record_id}",
+                     disabled=not confirm_record):
+            deleted = save(lambda s: selection.delete_record(session=s, actor=ui.actor(), record_id=record_id) or True)
+            if deleted:
+                st.session_state.pop("selection.record_value", None)
+                flash(t("selection.record_deleted"))
+            st.rerun()
+
 criteria = ui.read(selection.criteria, record_id)
 name_column = "name_es" if lang == "es" else "name_en"
 criterion_ids = dict(zip(criteria["code"], criteria["id"]))

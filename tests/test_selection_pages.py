@@ -176,3 +176,13 @@ def test_planned_numbers_edited_in_the_grid_reach_the_database(demo, actor):
         assert cluster_plan.apply_plan_edits(session=s, actor=actor, edits=edits) == 1
     after = cluster_plan.plan_vs_formed().set_index(["department_code", "wave"])
     assert after.loc[("01", 3), "planned"] == 2
+
+
+def test_shrinking_the_scale_under_saved_scores_is_refused_on_the_page(demo):
+    at = page("selection.py", lang="en", selection__department_value="16")
+    settings_max = [w for w in at.number_input if w.label == "Highest score"][1]  # [0] is the new-selection form
+    settings_max.set_value(4)
+    button(at, "Save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "outside the new scale 1 to 4" in at.error[0].value
+    assert set(selection.records("16")["scale_max"]) == {5}

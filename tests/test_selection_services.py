@@ -322,3 +322,25 @@ def test_an_evaluator_cannot_score(session, actor):
         score(evaluator, record.id, {("1701", "population_density"): 3})
     with pytest.raises(PermissionDenied):
         new_record(evaluator)
+
+
+def test_deleting_a_selection_removes_its_district_selections_candidates_and_scores(session, actor):
+    record = new_record(actor)
+    child = new_record(actor, scope="district", province_code="1702", parent_id=record.id)
+    score(actor, child.id, {("170201", "connectivity"): 4})
+    with write_session() as s:
+        selection.delete_record(session=s, actor=actor, record_id=record.id)
+    for model in (SelectionRecord, SelectionCriterion, SelectionCandidate, SelectionScore):
+        assert n_rows(session, model) == 0, model
+
+
+def test_a_selection_that_created_a_cluster_cannot_be_deleted(session, actor):
+    record = new_record(actor)
+    with write_session() as s:
+        selection.create_cluster_from_selection(session=s, actor=actor, record_id=record.id, province_code="1701",
+                                                district_ubigeos=[], name="Tambopata", sectors=["health"])
+    with pytest.raises(ValidationFailed) as error:
+        with write_session() as s:
+            selection.delete_record(session=s, actor=actor, record_id=record.id)
+    assert error.value.key == "selection.record_linked"
+    assert n_rows(session, SelectionRecord) == 1
