@@ -34,6 +34,10 @@ def test_overview_figures_link_to_their_filtered_detail(progress_app, page):
     assert selected.inner_text().strip() == "Area targets"
     # the filter survived the link: still San Martín, and the note counts its three governments
     assert page.get_by_text(re.compile(r"2 of 3 governments have comparable indicators")).is_visible()
+    # tabs are lazy: opening another one reruns the page and draws its charts
+    page.get_by_role("tab", name="QSIP trends").click()
+    wait_for_app(page)
+    page.get_by_text("Provider − user gap per dimension").first.wait_for()
 
 
 def test_progress_charts_render_offline_and_export_their_table(progress_app, page):
