@@ -132,7 +132,7 @@ if int(audit["n_overdue"]):
 (tab_stages, tab_feedback, tab_results, tab_barriers, tab_roadmap, tab_cycle) = st.tabs([
     t("qsip.tab.stages"), t("qsip.tab.feedback"), t("qsip.tab.results"), t("qsip.tab.barriers"),
     t("qsip.tab.roadmap"), t("qsip.tab.cycle"),
-])
+], key="qsip.tab", on_change="rerun")  # keyed: a save and rerun stays on the tab the facilitator is using
 
 # ------------------------------------------------------------------------------------ stages
 with tab_stages:
@@ -169,6 +169,8 @@ with tab_feedback:
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
     st.caption(t("qsip.feedback.caption"))
+    if feedback_flash := st.session_state.pop("qsip.feedback_flash", None):
+        st.success(feedback_flash, icon=":material/check:")
     form_number = st.session_state.setdefault("qsip.form_number", 0)
     with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
         who = st.columns(5)
@@ -195,9 +197,10 @@ with tab_feedback:
     if submitted:
         data = service.RespondentInput(respondent_type=respondent_type, sex=sex, indigenous=indigenous,
                                        locality=locality, code=code, ratings=values)
-        saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
-                     success="qsip.feedback.saved", number=counts["total"] + 1)
+        saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id)
         if saved:
+            # shown next to the form (the page top is out of sight while typing a stack of questionnaires)
+            st.session_state["qsip.feedback_flash"] = t("qsip.feedback.saved", number=counts["total"] + 1)
             st.session_state["qsip.form_number"] = form_number + 1
             st.rerun()
 

@@ -1,0 +1,100 @@
+"""A facilitator types two paper questionnaires and one roadmap action from the keyboard; after a reload they are there."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.conftest import wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+ITEMS = ("EFT-01", "EFT-02", "EFT-03", "EFC-01", "EFC-02", "EFC-03",
+         "COV-01", "COV-02", "COV-03", "SAT-01", "SAT-02", "SAT-03")
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick from a select box the keyboard way: focus it, type the option, Enter."""
+    box = page.get_by_label(label, exact=True).first
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def type_questionnaire(page, *, respondent_type: str, code: str, ratings: str) -> None:
+    """The fast path: pick the type, then one digit per question and Tab, and Enter to save."""
+    choose(page, "Tipo de encuestado", respondent_type)
+    page.get_by_label("N.° de cuestionario", exact=True).fill(code)
+    page.get_by_role("textbox", name=re.compile("^EFT-01 ")).click()
+    for digit in ratings:
+        page.keyboard.type(digit)
+        page.keyboard.press("Tab")
+    page.get_by_role("textbox", name=re.compile("^SAT-03 ")).press("Enter")
+    page.get_by_text(re.compile(r"Cuestionario n\.° \d+ guardado")).wait_for()
+    wait_for_app(page)
+
+
+def shown_table_text(page) -> str:
+    """The cells of the table in the open tab (only the open tab's panel holds its tables)."""
+    wait_for_app(page)
+    cells = page.locator("[role='tabpanel'] [data-testid='stDataFrame'] [role='gridcell']")
+    cells.first.wait_for(state="attached")
+    return " | ".join(cells.all_text_contents())
+
+
+def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_factory, page, tmp_path):
+    from db.engine import dispose_engine
+    from db.queries import qsip as queries
+
+    # no accounts needed (FOCAS_AUTH=off opens a database without real accounts); no file watcher, so edits
+    # elsewhere in the working tree cannot reload the models under the running app mid-test
+    app = app_factory(demo_db_url, env={"FOCAS_AUTH": "off", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
+    page.goto(f"{app.url}/qsip")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Cuestionarios").click()
+    type_questionnaire(page, respondent_type="Usuario", code="E2E-001", ratings="454332215545")
+    page.get_by_text(re.compile(r"Cuestionario n\.° \d+ guardado")).wait_for()
+    # the form came back empty for the next questionnaire
+    assert page.get_by_role("textbox", name=re.compile("^EFT-01 ")).input_value() == ""
+    type_questionnaire(page, respondent_type="Proveedor", code="E2E-002", ratings="555544443333")
+    page.screenshot(path=str(tmp_path / "qsip_feedback.png"), full_page=True)
+
+    page.get_by_role("tab", name="Hoja de ruta").click()
+    wait_for_app(page)
+    page.get_by_text("Agregar una acción a la hoja de ruta").click()
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Agregar acción"))
+    form.get_by_label("Barrera que atiende", exact=True).click()
+    page.get_by_role("option").first.click()
+    form.get_by_label("Acción", exact=True).fill("Aviso radial en awajún con los horarios del CRED")
+    deadline = (date.today() + timedelta(days=40)).isoformat()
+    # the date field is a group of year/month/day segments: type the digits into the first one
+    form.get_by_label("Plazo", exact=True).get_by_role("spinbutton").first.click()
+    page.keyboard.type(deadline.replace("-", ""))
+    page.keyboard.press("Escape")
+    form.get_by_text("Logro temprano", exact=True).click()
+    page.get_by_role("button", name="Agregar acción").click()
+    wait_for_app(page)
+    page.get_by_text("Acción agregada a la hoja de ruta.").wait_for()
+
+    page.reload()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Cuestionarios").click()
+    respondents = shown_table_text(page)
+    assert "E2E-001" in respondents and "E2E-002" in respondents
+    page.get_by_role("tab", name="Hoja de ruta").click()
+    page.screenshot(path=str(tmp_path / "qsip_roadmap.png"), full_page=True)
+    assert "Aviso radial en awajún con los horarios del CRED" in shown_table_text(page)
+
+    dispose_engine(demo_db_url)
+    audits = queries.audits()
+    # the page opens on the first cluster of the first department (Amazonas: Condorcanqui), latest cycle
+    audit_id = audits.loc[(audits["cluster"] == "Condorcanqui") & (audits["cycle_year"] == 2014), "id"].item()
+    entered = queries.respondents(audit_id).set_index("code")
+    assert entered.loc["E2E-001", "respondent_type"] == "user" and entered.loc["E2E-001", "n_ratings"] == 12
+    assert entered.loc["E2E-001", "mean_rating"] == pytest.approx(round(43 / 12, 2))
+    assert entered.loc["E2E-002", "respondent_type"] == "provider"
+    action = queries.actions(audit_id).set_index("description").loc["Aviso radial en awajún con los horarios del CRED"]
+    assert action["deadline"] == date.fromisoformat(deadline) and bool(action["quick_win"])
