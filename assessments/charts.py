@@ -67,7 +67,7 @@ def _empty(lang: str, title: str) -> go.Figure:
 
 
 def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, label: str = "area",
-             title: str | None = None) -> go.Figure:
+             title: str | None = None, scale_min: int = 1, scale_max: int = 4) -> go.Figure:
     """Change per row (area or government): a grey dot for the earlier round, a blue one for the later.
 
     Columns: ``label``, ``area_score_from``, ``area_score_to``.
@@ -90,6 +90,8 @@ def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, 
     figure.add_trace(go.Scatter(x=rows["area_score_to"], y=rows[label], mode="markers", name=name_to,
                                 marker=dict(color=ROUND_COLOURS["to"], size=12)))
     figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]))
+    # the whole maturity scale, so a small move does not look like a leap
+    figure.update_xaxes(range=[scale_min - 0.2, scale_max + 0.2], dtick=1)
     return _layout(figure, title=title, x=t("progress.axis.score"), y=None, height=120 + 32 * len(rows))
 
 

@@ -17,7 +17,7 @@ PRINT_STYLE = """
 @media print {
   @page { size: A4; margin: 12mm; }
   [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
-  [data-testid="stDecoration"], .sheet-controls, [data-testid="stDownloadButton"],
+  [data-testid="stDecoration"], .st-key-sheet_controls, [data-testid="stDownloadButton"],
   [data-testid="stExpander"], [data-testid="stElementToolbar"], .stSelectbox, .stSegmentedControl,
   [data-testid="stBaseButton-secondary"], [data-testid="stPageLink"] { display: none !important; }
   [data-testid="stMain"] { padding: 0 !important; }
@@ -30,11 +30,12 @@ PRINT_STYLE = """
 
 t = ui.t
 st.markdown(PRINT_STYLE, unsafe_allow_html=True)
-st.title(t("nav.result_sheets"))
-st.caption(t("progress.sheet.caption"))
+page_controls = st.container(key="sheet_controls")  # hidden when printing
+page_controls.title(t("nav.result_sheets"))
+page_controls.caption(t("progress.sheet.caption"))
 
-controls = st.columns([1, 3, 1, 1])
-kind_names = {k: t(f"progress.sheet.kind_{k}") for k in ("government", "cluster")}
+controls = page_controls.columns([1.3, 3, 1.7, 1])
+kind_names = {k: t(f"common.{k}") for k in ("government", "cluster")}
 kind = controls[0].segmented_control(
     t("progress.sheet.kind"), options=list(kind_names), format_func=kind_names.get,
     default="cluster" if st.query_params.get("cluster") and not st.query_params.get("gov") else "government",
@@ -68,7 +69,7 @@ with controls[1]:
     if not options:
         st.info(t("progress.sheet.none"))
         st.stop()
-    chosen = st.selectbox(t(f"progress.sheet.kind_{kind}"), options=options, format_func=labels.get,
+    chosen = st.selectbox(t(f"common.{kind}"), options=options, format_func=labels.get,
                           index=options.index(wanted) if wanted in options else 0, key=f"sheets.{kind}")
 
 if kind == "government":
@@ -82,11 +83,12 @@ if sheet is None:
 page_html = progress_sheets.sheet_html(sheet, sheet_lang)
 name = labels.get(chosen, "sheet")
 safe_name = "".join(c if c.isalnum() else "_" for c in name)[:60]
-st.download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
-                   file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html", mime="text/html",
-                   key="sheets.download")
-st.caption(t("progress.sheet.print_hint"))
-st.divider()
+with page_controls:
+    st.download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
+                       file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html", mime="text/html",
+                       key="sheets.download")
+    st.caption(t("progress.sheet.print_hint"))
+    st.divider()
 
 # The sheet itself, in the sheet's language: user text only through st.text / st.table (never HTML).
 if kind == "government":

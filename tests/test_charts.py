@@ -29,6 +29,7 @@ def test_dumbbell_draws_one_dot_per_round_and_a_segment_per_area(areas):
     assert before.name == "Línea de base" and after.name == "Medio término"
     assert figure.layout.title.text == "Cambio por área funcional: Línea de base → Medio término"
     assert figure.layout.xaxis.title.text == "Puntaje (escala de madurez)"
+    assert tuple(figure.layout.xaxis.range) == (0.8, 4.2)
 
 
 def test_dumbbell_in_english(areas):
