@@ -103,10 +103,12 @@ def test_scores_section_shows_grid_consensus_flags_and_descriptors(lamas, actor)
                                edited_rows={p1: {"ADM-01": 1}, p2: {"ADM-01": 4}, p3: {"ADM-01": 4}}, expected={})
     at = open_page(WORKSHOP, "en", **choose(lamas), **{"focas.section_value": "scores"})
     assert "3 of 12 scores entered" in texts(at)
-    assert "1 indicator(s) with wide disagreement" in texts(at)
     frames = [df.value for df in at.dataframe]
     descriptors = frames[0]
     assert descriptors.shape[0] == 4 and "1 · Incipient" in descriptors.columns
+    at.segmented_control(key="focas.view").set_value("consensus").run()
+    assert not at.exception
+    assert "1 indicator(s) with wide disagreement" in texts(at)
     at.segmented_control(key="focas.area").set_value("LEGALPART").run()
     assert not at.exception
     assert "LEGALPART · " in texts(at) and "mandatory" in texts(at)
