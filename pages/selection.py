@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from assessments import cluster_plan, selection
@@ -79,6 +80,7 @@ if error := st.session_state.pop("selection.error", None):
     st.error(error, icon="⚠️")
 
 records = ui.read(selection.records, department)
+records = records.assign(cluster=records["cluster"].fillna(""), province=records["province"].fillna(""))
 
 
 def record_label(row: dict) -> str:
@@ -103,6 +105,7 @@ with st.expander(t("selection.new"), expanded=records.empty):
                 scale_min=scale_min, scale_max=scale_max, notes=notes, lang=lang))
             if created is not None:
                 st.session_state["selection.record_value"] = created.id
+                st.session_state["selection.record_pending"] = created.id
                 flash(t("selection.created"))
             st.rerun()
 
@@ -122,8 +125,14 @@ ui.table(shown, file_name=f"selection_{department}.csv", key="selection.records_
 
 record_rows = {r["id"]: r for r in records.to_dict("records")}
 record_ids = list(record_rows)
-record_id = st.selectbox(t("selection.pick_record"), options=record_ids, index=remembered("selection.record", record_ids),
-                         format_func=lambda rid: record_label(record_rows[rid]), key=f"selection.record.{department}")
+record_key = f"selection.record.{department}"
+pending = st.session_state.pop("selection.record_pending", None)
+if pending in record_ids:
+    # a just-created selection is shown: the widget's own state wins over ``index`` once it exists
+    st.session_state[record_key] = pending
+record_id = st.selectbox(t("selection.pick_record"), options=record_ids,
+                         index=0 if record_key in st.session_state else remembered("selection.record", record_ids),
+                         format_func=lambda rid: record_label(record_rows[rid]), key=record_key)
 st.session_state["selection.record_value"] = record_id
 current = record_rows[record_id]
 scale = (int(current["scale_min"]), int(current["scale_max"]))
@@ -166,19 +175,23 @@ if ranking.empty:
     st.info(t("selection.no_candidates"))
 else:
     ranked = ranking.assign(
-        total=ranking["total"].round(2),
+        # a candidate with no weighted score yet has no total and no rank: empty cells, not "None"
+        total=["" if pd.isna(v) else f"{v:.2f}" for v in ranking["total"]],
+        rank=["" if pd.isna(v) else str(int(v)) for v in ranking["rank"]],
+        capital=[("✓" if u.endswith("01") and len(u) == 6 else "") for u in ranking["ubigeo"]],
         p20=ranking["p20"].map({True: "✓", False: ""}),
         chosen=ranking["chosen"].map({True: "✓", False: ""}),
     )
     columns = ["rank", "name", "ubigeo", "total", "n_scored", "n_missing", "n_districts", "p20", "chosen"]
     if current["scope"] == "district":
         columns.remove("n_districts")
-        columns.remove("p20")
+        columns[columns.index("p20")] = "capital"
     ui.table(ranked[columns], file_name=f"selection_ranking_{department}.csv", key="selection.ranking_table",
              column_labels={"rank": t("selection.col.rank"), "name": t("common.name"), "ubigeo": t("common.ubigeo"),
                             "total": t("selection.col.total", min=scale[0], max=scale[1]),
                             "n_scored": t("selection.col.n_scored"), "n_missing": t("selection.col.n_missing"),
                             "n_districts": t("selection.col.n_districts"), "p20": t("selection.col.p20"),
+                            "capital": t("selection.col.capital"),
                             "chosen": t("selection.col.chosen")})
     st.caption(t("selection.ranking_help"))
 
@@ -326,6 +339,7 @@ if current["scope"] == "province" and not ranking.empty:
                 lang=lang))
             if created is not None:
                 st.session_state["selection.record_value"] = created.id
+                st.session_state["selection.record_pending"] = created.id
                 flash(t("selection.created"))
             st.rerun()
 

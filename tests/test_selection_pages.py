@@ -67,7 +67,7 @@ def test_a_user_creates_a_selection_sees_the_ranking_and_creates_the_cluster(db_
     at.run()
     ranking = at.dataframe[1].value
     assert list(ranking["Nombre"]) == ["Manu", "Tahuamanu", "Tambopata"]
-    assert list(ranking["Puntaje ponderado (1–5)"]) == [3.0, 1.5, 1.0]
+    assert list(ranking["Puntaje ponderado (1–5)"]) == ["3.00", "1.50", "1.00"]
     assert at.selectbox(key=f"selection.winner.{record_id}.1702").value == "1702"
 
     by_label(at.multiselect, "Servicios priorizados").set_value(["health"])
