@@ -26,8 +26,11 @@ STATUS_ICON = {"pending": ":material/radio_button_unchecked:", "in_progress": ":
                "done": ":material/check_circle:"}
 
 
-def save(work, *, success: str | None = None, **params):
-    """Run one write unit of work through ``ui.attempt``; on success remember a message and rerun."""
+def save(work, *, success: str | None = None, place: str = "top", **params):
+    """Run one write unit of work through ``ui.attempt``; on success remember a message for ``place``.
+
+    The message shows where the user is working (top of the page, or inside a tab), after the rerun.
+    """
 
     def unit():
         with write_session() as session:
@@ -36,9 +39,16 @@ def save(work, *, success: str | None = None, **params):
     result = ui.attempt(unit)
     if result is not None:
         if success:
-            st.session_state["qsip.flash"] = t(success, **params)
+            st.session_state["qsip.flash"] = (place, t(success, **params))
         return result
     return None
+
+
+def show_flash(place: str) -> None:
+    flash = st.session_state.get("qsip.flash")
+    if flash and flash[0] == place:
+        del st.session_state["qsip.flash"]
+        st.success(flash[1], icon=":material/check:")
 
 
 def select_audit(audit_id) -> None:
@@ -64,8 +74,7 @@ cluster_id = st.selectbox(t("common.cluster"), options=cluster_ids, format_func=
 st.session_state["qsip.cluster_value"] = cluster_id
 cluster_sectors = list(clusters.loc[clusters["id"] == cluster_id, "sectors"].iloc[0])
 
-if flash := st.session_state.pop("qsip.flash", None):
-    st.success(flash)
+show_flash("top")
 
 audits = ui.read(queries.audits, cluster_id)
 
@@ -136,6 +145,7 @@ if int(audit["n_overdue"]):
 
 # ------------------------------------------------------------------------------------ stages
 with tab_stages:
+    show_flash("stages")
     st.caption(t("qsip.stages.caption"))
     edited = st.data_editor(
         stages.drop(columns=["id"]),
@@ -159,7 +169,7 @@ with tab_stages:
         rows = edited.assign(id=stages["id"].values).to_dict("records")
         changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows))
         if changed is not None:
-            st.session_state["qsip.flash"] = t("qsip.stages.saved", count=changed)
+            st.session_state["qsip.flash"] = ("stages", t("qsip.stages.saved", count=changed))
             st.rerun()
 
 # ------------------------------------------------------------------------------------ feedback entry
@@ -169,8 +179,7 @@ with tab_feedback:
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
     st.caption(t("qsip.feedback.caption"))
-    if feedback_flash := st.session_state.pop("qsip.feedback_flash", None):
-        st.success(feedback_flash, icon=":material/check:")
+    show_flash("feedback")
     form_number = st.session_state.setdefault("qsip.form_number", 0)
     with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
         who = st.columns(5)
@@ -200,7 +209,7 @@ with tab_feedback:
         saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id)
         if saved:
             # shown next to the form (the page top is out of sight while typing a stack of questionnaires)
-            st.session_state["qsip.feedback_flash"] = t("qsip.feedback.saved", number=counts["total"] + 1)
+            st.session_state["qsip.flash"] = ("feedback", t("qsip.feedback.saved", number=counts["total"] + 1))
             st.session_state["qsip.form_number"] = form_number + 1
             st.rerun()
 
@@ -224,7 +233,7 @@ with tab_feedback:
                                   key="qsip.delete_respondent")
             if st.button(t("common.delete"), key="qsip.delete_respondent_button"):
                 if save(lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed) or True,
-                        success="qsip.feedback.deleted"):
+                        success="qsip.feedback.deleted", place="feedback"):
                     st.rerun()
 
 # ------------------------------------------------------------------------------------ results
@@ -302,7 +311,9 @@ barriers = ui.read(queries.barriers, audit_id)
 
 def barrier_form(key: str, existing: dict | None) -> None:
     existing = existing or {}
-    with st.form(key, clear_on_submit=not existing):
+    if not existing:  # a new key after each save gives an empty form; after an error the typing stays
+        key = f"{key}_{st.session_state.setdefault('qsip.barrier_form_number', 0)}"
+    with st.form(key):
         description = st.text_area(t("qsip.barrier.description"), value=existing.get("description", ""))
         cols = st.columns(4)
         categories = list(service.BARRIER_CATEGORIES)
@@ -324,15 +335,19 @@ def barrier_form(key: str, existing: dict | None) -> None:
                                     within_control=within, priority=priority)
         if existing:
             done = save(lambda s: service.update_barrier(session=s, actor=ui.actor(), barrier_id=existing["id"],
-                                                         data=data).id, success="qsip.barrier.updated")
+                                                         data=data).id,
+                        success="qsip.barrier.updated", place="barriers")
         else:
             done = save(lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
-                        success="qsip.barrier.added")
+                        success="qsip.barrier.added", place="barriers")
+            if done:
+                st.session_state["qsip.barrier_form_number"] += 1
         if done:
             st.rerun()
 
 
 with tab_barriers:
+    show_flash("barriers")
     if barriers.empty:
         st.info(t("qsip.barrier.none"))
     else:
@@ -356,7 +371,7 @@ with tab_barriers:
             barrier_form(f"qsip.barrier_edit_form_{chosen}", row)
             if st.button(t("common.delete"), key="qsip.barrier_delete"):
                 if save(lambda s: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=chosen) or True,
-                        success="qsip.barrier.deleted"):
+                        success="qsip.barrier.deleted", place="barriers"):
                     st.rerun()
 
 # ------------------------------------------------------------------------------------ roadmap
@@ -371,7 +386,9 @@ def action_form(key: str, existing: dict | None) -> None:
     barrier_options = list(barrier_names)
     statuses = list(service.ACTION_STATUSES)
     government_options = list(government_names)
-    with st.form(key, clear_on_submit=not existing):
+    if not existing:  # a new key after each save gives an empty form; after an error the typing stays
+        key = f"{key}_{st.session_state.setdefault('qsip.action_form_number', 0)}"
+    with st.form(key):
         barrier_id = st.selectbox(t("qsip.action.barrier"), options=barrier_options,
                                   index=barrier_options.index(existing["barrier_id"]) if existing else None,
                                   placeholder=t("qsip.choose"), format_func=barrier_names.get)
@@ -396,15 +413,19 @@ def action_form(key: str, existing: dict | None) -> None:
                                    evidence=evidence)
         if existing:
             done = save(lambda s: service.update_action(session=s, actor=ui.actor(), action_id=existing["id"],
-                                                        data=data).id, success="qsip.action.updated")
+                                                        data=data).id,
+                        success="qsip.action.updated", place="roadmap")
         else:
             done = save(lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
-                        success="qsip.action.added")
+                        success="qsip.action.added", place="roadmap")
+            if done:
+                st.session_state["qsip.action_form_number"] += 1
         if done:
             st.rerun()
 
 
 with tab_roadmap:
+    show_flash("roadmap")
     if actions.empty:
         st.info(t("qsip.action.none"))
     else:
@@ -443,11 +464,12 @@ with tab_roadmap:
             action_form(f"qsip.action_edit_form_{chosen}", actions.loc[actions["id"] == chosen].iloc[0].to_dict())
             if st.button(t("common.delete"), key="qsip.action_delete"):
                 if save(lambda s: service.delete_action(session=s, actor=ui.actor(), action_id=chosen) or True,
-                        success="qsip.action.deleted"):
+                        success="qsip.action.deleted", place="roadmap"):
                     st.rerun()
 
 # ------------------------------------------------------------------------------------ validation and next cycle
 with tab_cycle:
+    show_flash("cycle")
     st.markdown(f"#### {t('qsip.validation.title')}")
     st.caption(t("qsip.validation.caption"))
     with st.form("qsip.validation_form"):
@@ -457,7 +479,7 @@ with tab_cycle:
         if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
             if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
                                                        validated_on=validated_on, validated_by=validated_by).id,
-                    success="qsip.validation.done"):
+                    success="qsip.validation.done", place="cycle"):
                 st.rerun()
     st.markdown(f"#### {t('qsip.cycle.title')}")
     st.caption(t("qsip.cycle.caption"))

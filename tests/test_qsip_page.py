@@ -177,6 +177,8 @@ def test_barrier_then_action_and_a_past_deadline_is_refused(opened):
     button(at, "Add action").click().run()
     assert len(at.error) == 1 and at.error[0].value.startswith("The deadline ")
     assert queries.actions(audit_id).empty
+    # the refused form keeps what was typed, so only the deadline needs fixing
+    assert [a for a in at.text_area if a.label == "Action"][0].value == "Radio notice in Ese Eja"
 
     [s for s in at.selectbox if s.label == "Barrier it answers"][0].set_value(barrier_id)
     [a for a in at.text_area if a.label == "Action"][0].set_value("Radio notice in Ese Eja")
@@ -193,7 +195,9 @@ def test_validation_and_next_cycle_from_the_page(opened):
     at = open_page("es", **{"qsip.cluster_value": cluster_id})
     [t for t in at.text_input if t.label == "Validado por"][0].set_value("Comité de gestión del CRED")
     button(at, "Registrar validación").click().run()
-    assert at.success[0].value == "Validación registrada; la etapa 5 quedó concluida."
+    successes = [m.value for m in at.success]
+    assert "Validación registrada; la etapa 5 quedó concluida." in successes
+    assert f"Resultados validados el {date.today().isoformat()} por Comité de gestión del CRED." in successes
     audit = queries.audit_row(audit_id)
     assert audit["validated_by"] == "Comité de gestión del CRED"
     assert audit["validated_at"].date() == date.today()
