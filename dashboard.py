@@ -53,6 +53,20 @@ def navigation() -> st.navigation:
     return st.navigation(sections)
 
 
+def login_gate():
+    """Who is using the app; None means only the login page is reachable (see pages/_access_gate.py)."""
+    from pages import _access_gate
+
+    actor = _access_gate.authenticated_actor()
+    if actor is not None:
+        _access_gate.sidebar(actor)
+    return actor
+
+
 language_switch()
 ui.demo_badge()
-navigation().run()
+if login_gate() is None:
+    st.navigation([st.Page("pages/login.py", title=ui.t("access.login.nav"), icon=":material/login:",
+                           url_path="login", default=True)], position="hidden").run()
+else:
+    navigation().run()

@@ -89,13 +89,14 @@ def verify_backup(path: Path | str) -> BackupCheck:
         if handle.read(16) != b"SQLite format 3\x00":
             return BackupCheck(path, "not an SQLite database", {})
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
     try:
         integrity = "; ".join(row[0] for row in connection.execute("PRAGMA integrity_check"))
         names = [r[0] for r in connection.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
         tables = {name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}
-    except sqlite3.DatabaseError as error:
-        return BackupCheck(path, str(error), {})
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:  # a damaged file may hold garbage text
+        return BackupCheck(path, f"damaged: {error}", {})
     finally:
         connection.close()
     return BackupCheck(path, integrity, tables)

@@ -39,24 +39,15 @@ def own_password() -> None:
 
 
 def users_tab() -> None:
+    role_labels = {role: t(f"access.role.{role}") for role in ROLES}
     users = ui.read(accounts.users_table)
     clusters = dict(ui.read(accounts.cluster_choices))
-    shown = users.assign(
-        role=users["role"].map(lambda r: t(f"access.role.{r}")),
-        active=users["active"].map(lambda a: t("access.yes") if a else t("access.no")),
-        last_login_at=users["last_login_at"].map(lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v is not None else ""),
-    )[["username", "full_name", "role", "active", "clusters", "last_login_at"]]
-    ui.table(shown, file_name="usuarios.csv", key="admin_users", column_labels={
-        "username": t("access.username"), "full_name": t("access.full_name"), "role": t("access.role"),
-        "active": t("access.active"), "clusters": t("access.clusters"), "last_login_at": t("access.last_login"),
-    })
-
     with st.expander(t("access.create_user"), icon=":material/person_add:"):
         with st.form("create_user_form", clear_on_submit=False):
             username = st.text_input(t("access.username"), key="create_user.username", max_chars=40,
                                      help=t("access.username_help"))
             full_name = st.text_input(t("access.full_name"), key="create_user.full_name", max_chars=120)
-            role = st.selectbox(t("access.role"), ROLES, format_func=lambda r: t(f"access.role.{r}"),
+            role = st.selectbox(t("access.role"), ROLES, format_func=role_labels.get,
                                 key="create_user.role")
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
                                     key="create_user.clusters")
@@ -69,8 +60,12 @@ def users_tab() -> None:
 
                 ui.attempt(create, success="access.user_created")
 
-    if users.empty:
-        return
+    if not users.empty:
+        edit_user(users, clusters, role_labels)
+    users_list()
+
+
+def edit_user(users, clusters, role_labels) -> None:
     with st.expander(t("access.edit_user"), icon=":material/manage_accounts:"):
         by_id = {row.id: row for row in users.itertuples()}
         user_id = st.selectbox(t("access.username"), list(by_id), format_func=lambda i: by_id[i].username,
@@ -79,7 +74,7 @@ def users_tab() -> None:
         with st.form(f"edit_user_form_{user_id}"):
             full_name = st.text_input(t("access.full_name"), value=user.full_name, max_chars=120)
             role = st.selectbox(t("access.role"), ROLES, index=ROLES.index(user.role),
-                                format_func=lambda r: t(f"access.role.{r}"))
+                                format_func=role_labels.get)
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
                                     default=[c for c in user.cluster_ids if c in clusters])
             active = st.checkbox(t("access.active"), value=bool(user.active))
@@ -98,6 +93,21 @@ def users_tab() -> None:
                         accounts.set_password(session=session, actor=actor, user_id=user_id, password=password)
 
                 ui.attempt(reset, success="access.password_set")
+
+
+def users_list() -> None:
+    """The accounts as they are after any change made above (read again: the data version moved)."""
+    role_labels = {role: t(f"access.role.{role}") for role in ROLES}
+    users = ui.read(accounts.users_table)
+    shown = users.assign(
+        role=users["role"].map(lambda r: role_labels[r]),
+        active=users["active"].map(lambda a: t("access.yes") if a else t("access.no")),
+        last_login_at=users["last_login_at"].map(lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v is not None else ""),
+    )[["username", "full_name", "role", "active", "clusters", "last_login_at"]]
+    ui.table(shown, file_name="usuarios.csv", key="admin_users", column_labels={
+        "username": t("access.username"), "full_name": t("access.full_name"), "role": t("access.role"),
+        "active": t("access.active"), "clusters": t("access.clusters"), "last_login_at": t("access.last_login"),
+    })
 
 
 def audit_tab() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assessments.access import LOCAL_USER, Actor
+from assessments.access import ANONYMOUS, LOCAL_USER, Actor
 from assessments.errors import DomainError
 from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from db.audit import data_version
@@ -33,8 +33,18 @@ def t(key: str, /, **params: object) -> str:
 
 
 def actor() -> Actor:
-    """The acting user every service call receives (the local user until someone logs in)."""
-    return st.session_state.get(ACTOR_KEY) or LOCAL_USER
+    """The acting user every service call receives.
+
+    dashboard.py's login gate puts the logged-in account (or the local user when login is off) in
+    the session. A page run on its own under AppTest acts as the local user; in the served app,
+    nobody logged in means ANONYMOUS, whom every service refuses.
+    """
+    current = st.session_state.get(ACTOR_KEY)
+    if current is not None:
+        return current
+    if st.get_option("global.appTest"):
+        return LOCAL_USER
+    return ANONYMOUS
 
 
 def current_data_version() -> int:
