@@ -17,8 +17,10 @@ def type_into_cell(page, grid, *, row: int, column: int, text: str) -> None:
     box = grid.locator("canvas").first.bounding_box()
     row_height = 35  # header row, then data rows, all 35 px high at the default density
     page.mouse.click(box["x"] + 20, box["y"] + row_height * (row + 1) + row_height / 2)
+    page.wait_for_timeout(300)  # the grid takes focus and selects the cell before keys arrive
     for _ in range(column):
         page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(100)
     page.keyboard.press("Enter")
     page.locator("input.gdg-input, textarea.gdg-input").first.fill(text)
     page.keyboard.press("Enter")
