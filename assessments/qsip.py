@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -79,15 +80,13 @@ def _one_of(value: object, allowed: tuple[str, ...], key: str, *, missing_key: s
 
 
 def _as_date(value: object, key: str) -> date | None:
-    if value is None or value == "":
-        return None
+    if value is None or value is pd.NaT or (isinstance(value, str) and not value.strip()):
+        return None  # NaT (a datetime subclass) is how a data editor hands back an empty date cell
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    try:  # pandas Timestamp / NaT and ISO strings from a data editor
-        import pandas as pd
-
+    try:  # ISO strings and other date-like values from a data editor
         if pd.isna(value):
             return None
         return pd.Timestamp(value).date()

@@ -147,8 +147,10 @@ if int(audit["n_overdue"]):
 with tab_stages:
     show_flash("stages")
     st.caption(t("qsip.stages.caption"))
+    date_columns = ["planned_start", "planned_end", "actual_start", "actual_end"]
     edited = st.data_editor(
-        stages.drop(columns=["id"]),
+        # real dates (NaT when empty) so empty cells show blank rather than "None"
+        stages.drop(columns=["id"]).assign(**{c: pd.to_datetime(stages[c]) for c in date_columns}),
         hide_index=True, width="stretch", key=f"qsip.stages_editor_{audit_id}",
         disabled=["number"],
         column_config={

@@ -353,3 +353,19 @@ def test_demo_gives_each_cluster_two_cycles_of_audits(session, clusters):
     quick_done = session.execute(sa.select(sa.func.count()).select_from(ImprovementAction).where(
         ImprovementAction.quick_win.is_(True), ImprovementAction.status == "done")).scalar_one()
     assert quick_done > 0
+
+
+def test_stage_rows_as_the_data_editor_returns_them(session, audit_id, actor):
+    """The editor hands back pandas Timestamps, NaT for empty cells, and whatever text was typed."""
+    import pandas as pd
+
+    rows = queries.stages(audit_id).to_dict("records")
+    rows[0].update(planned_start=pd.Timestamp("2013-02-01"), planned_end=pd.NaT, actual_start=None)
+    with write_session() as s:
+        assert qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows) == 1
+    saved = queries.stages(audit_id).iloc[0]
+    assert saved["planned_start"] == date(2013, 2, 1) and saved["planned_end"] is None
+    rows = queries.stages(audit_id).to_dict("records")
+    rows[1]["actual_end"] = "31/02/2013"
+    with pytest.raises(ValidationFailed, match="qsip.stage.bad_date"), write_session() as s:
+        qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)
