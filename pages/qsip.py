@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -42,6 +43,11 @@ def save(work, *, success: str | None = None, place: str = "top", **params):
             st.session_state["qsip.flash"] = (place, t(success, **params))
         return result
     return None
+
+
+def plain(text: object) -> str:
+    """User-typed text made inert for Streamlit's markdown (no links, images, emphasis or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
 
 
 def show_flash(place: str) -> None:
@@ -120,7 +126,7 @@ today = date.today()
 # ------------------------------------------------------------------------------------ at a glance
 number, status = service.current_stage(stages.to_dict("records"))
 current = stages.loc[stages["number"] == number].iloc[0] if not stages.empty else None
-st.subheader(f"{audit['service_name']} · {audit['cycle_year']}", anchor=False)
+st.subheader(f"{plain(audit['service_name'])} · {audit['cycle_year']}", anchor=False)
 metrics = st.columns(5)
 metrics[0].metric(t("qsip.metric.stage"), t("qsip.stage_of", number=number, total=len(stages)),
                   help=stage_name(current) if current is not None else None)
@@ -132,9 +138,10 @@ steps = st.columns(max(len(stages), 1))
 for column, row in zip(steps, stages.to_dict("records")):
     marker = ":material/arrow_forward: " if row["number"] == number and row["status"] != "done" else ""
     column.markdown(f"{marker}{STATUS_ICON[row['status']]} **{row['number']}.** {t('qsip.stage_status.' + row['status'])}")
-    column.caption(stage_name(row))
+    column.caption(plain(stage_name(row)))
 if pd.notna(audit["validated_at"]):
-    st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(), who=audit["validated_by"]))
+    st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
+                 who=plain(audit["validated_by"])))
 if int(audit["n_overdue"]):
     st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
 
@@ -198,7 +205,7 @@ with tab_feedback:
         values: dict[str, str] = {}
         for dimension, group in items.groupby("dimension", sort=False):
             first = group.iloc[0]
-            st.markdown(f"**{first['dimension_es'] if lang == 'es' else first['dimension_en']}**")
+            st.markdown(f"**{plain(first['dimension_es'] if lang == 'es' else first['dimension_en'])}**")
             columns = st.columns(len(group))
             for column, item in zip(columns, group.to_dict("records")):
                 values[item["item_code"]] = column.text_input(

@@ -207,3 +207,16 @@ def test_validation_and_next_cycle_from_the_page(opened):
     # the new cycle is the one now shown
     assert at.selectbox(key="qsip.audit").value != audit_id
     assert at.metric[0].value == "1 de 5"
+
+
+def test_typed_names_are_shown_as_text_not_markdown(clusters, actor):
+    from assessments import qsip
+
+    with write_session() as session:
+        qsip.create_audit(session=session, actor=actor, data=qsip.AuditInput(
+            cluster_id=clusters["Lamas"], service_name="![x](http://e.vil/a.png) **Escuelas**", sector="education",
+            cycle_year=2014))
+    at = open_page("es", **{"qsip.cluster_value": clusters["Lamas"]})
+    heading = at.subheader[0].value
+    assert heading.startswith(r"\!\[x\]\(http\:")  # every markdown sign escaped: no image is fetched
+    assert r"\*\*Escuelas\*\*" in heading
