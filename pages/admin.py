@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from assessments import access, accounts
@@ -102,7 +103,7 @@ def users_list() -> None:
     shown = users.assign(
         role=users["role"].map(lambda r: role_labels[r]),
         active=users["active"].map(lambda a: t("access.yes") if a else t("access.no")),
-        last_login_at=users["last_login_at"].map(lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v is not None else ""),
+        last_login_at=users["last_login_at"].map(lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(v) else ""),
     )[["username", "full_name", "role", "active", "clusters", "last_login_at"]]
     ui.table(shown, file_name="usuarios.csv", key="admin_users", column_labels={
         "username": t("access.username"), "full_name": t("access.full_name"), "role": t("access.role"),
