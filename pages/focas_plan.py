@@ -84,7 +84,7 @@ frame = pd.DataFrame({
 }).astype({"baseline": float, "midpoint": float, "target_midpoint": float, "end": float, "target_end": float})
 number = {"format": "%.2f", "width": "small"}
 with st.form("capplan.targets_form"):
-    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"capplan.targets.{government_id}",
+    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"capplan.targets.{government_id}", placeholder="",
                             column_config={
                                 "area": st.column_config.TextColumn(t("focas.area"), disabled=True, width="large"),
                                 "baseline": st.column_config.NumberColumn(t("round.baseline"), disabled=True, **number),

@@ -530,7 +530,8 @@ def results_section() -> None:
                   help=t("focas.results.change_help"))
     names = {area.code: area.name.get(lang) for area in instrument.areas}
     areas = outcome["areas"].copy()
-    areas.insert(1, "name", areas["area_code"].map(names))
+    # short names so the targets and progress columns fit beside them without scrolling
+    areas.insert(1, "name", areas["area_code"].map(lambda c: names[c] if len(names[c]) <= 38 else names[c][:37] + "…"))
     goals = ui.read(queries.targets, header["government_id"])
     for round_goal in ("midpoint", "end"):
         goal = goals.loc[goals["round"] == round_goal].set_index("area_code")["target"]
