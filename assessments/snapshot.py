@@ -347,6 +347,7 @@ def export_snapshot(
             writer.table(path, _raw_columns(table), q.raw_rows(session, table))
             described[path] = _raw_columns(table)
         step(DICTIONARY_FILE)
+        described[DICTIONARY_FILE] = list(DICTIONARY_COLUMNS)
         writer.table(DICTIONARY_FILE, DICTIONARY_COLUMNS, dictionary_rows(described), sheet="dictionary")
         if workbook is not None:
             step(WORKBOOK_FILE)
