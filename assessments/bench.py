@@ -18,6 +18,7 @@ score row loaded into pandas, then aggregated). Output: one ``name: value`` line
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -314,6 +315,8 @@ def measure_views() -> None:
         # CPU seconds of this process: what the views cost, whatever else the machine is running
         emit(f"{name}_cold_cpu_s", cold_cpu)
         emit(f"{name}_warm_cpu_s", statistics.median(c for _, c in warm))
+        del app  # each AppTest keeps its last element tree; a server keeps one per open browser tab
+        gc.collect()
 
     # Every tab of the progress page (tabs are lazy: each runs only its own reads), as a manager
     # opening them one after the other from an empty cache, then again warm.
@@ -327,6 +330,8 @@ def measure_views() -> None:
         emit(f"progress_{view}_warm_s", warm)
         all_cold += cold
         all_warm += warm
+        del app
+        gc.collect()
     emit("progress_all_views_cold_s", all_cold)
     emit("progress_all_views_warm_s", all_warm)
     # one filtered, uncached view: a department chosen (a manager's first click)

@@ -171,6 +171,20 @@ def _concurrently(**calls) -> dict:
         return {name: future.result() for name, future in futures.items()}
 
 
+def _with_changes(registry: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """The governments in scope with their capacity index in both rounds and its change."""
+    governments = registry.merge(_government_progress(areas), on="government_id", how="left")
+    numbers = ["capacity_index_from", "capacity_index_to", "change", "n_areas", "n_areas_not_comparable"]
+    governments[numbers] = governments[numbers].astype("float64")
+    return governments
+
+
+def governments_view(filters: Filters) -> pd.DataFrame:
+    """Only the governments and their capacity change: what the landing tab needs, nothing more."""
+    reads = _concurrently(rounds=(q.area_rounds, filters), registry=(q.governments, filters))
+    return _with_changes(reads["registry"], _area_progress(reads["rounds"]))
+
+
 def progress_view(filters: Filters) -> ProgressView:
     """Every figure of the progress page for the filters (the cluster and government views come apart)."""
     reads = _concurrently(
@@ -179,10 +193,7 @@ def progress_view(filters: Filters) -> ProgressView:
     )
     registry, rounds = reads["registry"], reads["rounds"]
     areas = _area_progress(rounds)
-    government_changes = _government_progress(areas)
-    governments = registry.merge(government_changes, on="government_id", how="left")
-    numbers = ["capacity_index_from", "capacity_index_to", "change", "n_areas", "n_areas_not_comparable"]
-    governments[numbers] = governments[numbers].astype("float64")
+    governments = _with_changes(registry, areas)
 
     labels = reads["labels"]
     area_summary = (

@@ -14,8 +14,9 @@ st.title(t("progress.title"))
 st.caption(t("progress.caption"))
 
 filters = filters_widget.show()
-view = ui.read(progress.progress_view, filters)
-areas_named = progress.area_label(view.area_labels, lang)
+# The landing tab needs only the governments' changes; the other tabs read the full view when opened.
+government_changes = ui.read(progress.governments_view, filters)
+areas_named = progress.area_label(ui.read(filters_widget.queries.area_names), lang)
 before, after = t(f"round.{filters.from_round}"), t(f"round.{filters.to_round}")
 level_names = {v: t(f"level.{v}") for v in progress.LEVELS}
 round_names = {r: t(f"round.{r}") for r in ("baseline", "midpoint", "end")}
@@ -48,13 +49,13 @@ def rounded(frame):
     return frame.round(2)
 
 
-if view.governments.empty:
+if government_changes.empty:
     st.info(t("progress.empty"))
     st.stop()
 
-governments = view.governments.assign(level=lambda f: f["level"].map(level_names))
-not_comparable = int((view.governments["n_areas_not_comparable"].fillna(0) > 0).sum())
-compared = int(view.governments["change"].notna().sum())
+governments = government_changes.assign(level=lambda f: f["level"].map(level_names))
+not_comparable = int((government_changes["n_areas_not_comparable"].fillna(0) > 0).sum())
+compared = int(government_changes["change"].notna().sum())
 st.caption(t("progress.comparable_note", compared=compared, total=len(governments), partial=not_comparable,
              before=before, after=after))
 
@@ -78,10 +79,11 @@ def showing(name: str) -> bool:
 # --- one government -----------------------------------------------------------------------------
 with tab["governments"]:
     if showing("governments"):
-        options = list(view.governments["government_id"].astype(str))
-        names = dict(zip(options, [f"{u} · {n}" for u, n in zip(view.governments["ubigeo"], view.governments["government"])]))
+        options = list(government_changes["government_id"].astype(str))
+        names = dict(zip(options, [f"{u} · {n}" for u, n in zip(government_changes["ubigeo"],
+                                                                 government_changes["government"])]))
         wanted = st.query_params.get("gov")
-        compared_ids = view.governments.loc[view.governments["change"].notna(), "government_id"].astype(str)
+        compared_ids = government_changes.loc[government_changes["change"].notna(), "government_id"].astype(str)
         default = wanted if wanted in options else (compared_ids.iloc[0] if len(compared_ids) else options[0])
         chosen = st.selectbox(t("common.government"), options=options, format_func=names.get,
                               index=options.index(default), key="progress.government")
@@ -149,6 +151,7 @@ with tab["clusters"]:
 # --- departments and levels ---------------------------------------------------------------------
 with tab["distributions"]:
     if showing("distributions"):
+        view = ui.read(progress.progress_view, filters)
         kind_names = {k: t(f"progress.kind_chart.{k}") for k in ("box", "violin", "strip")}
         kind = st.segmented_control(t("progress.distribution_kind"), options=list(kind_names),
                                     format_func=kind_names.get, default="box",
@@ -176,6 +179,7 @@ with tab["distributions"]:
 # --- targets ------------------------------------------------------------------------------------
 with tab["targets"]:
     if showing("targets"):
+        view = ui.read(progress.progress_view, filters)
         if view.target_summary.empty:
             st.info(t("progress.no_targets", round=after))
         else:
@@ -183,7 +187,8 @@ with tab["targets"]:
             ui.chart(charts.target_bars(target_summary, lang=lang, to_round=filters.to_round),
                      rounded(labelled(target_summary, ["area", "targets", "scored", "met", "share_met", "mean_gap"])),
                      file_name="targets_met", key="progress.targets")
-            detail = view.targets.merge(view.governments[["government_id", "government", "ubigeo"]], on="government_id")
+            detail = view.targets.merge(government_changes[["government_id", "government", "ubigeo"]],
+                                        on="government_id")
             detail = detail.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)),
                                    met=lambda f: f["met"].map({True: t("progress.yes"), False: t("progress.no")}))
             st.subheader(t("progress.targets_table"))
@@ -193,6 +198,7 @@ with tab["targets"]:
 # --- plans and interventions --------------------------------------------------------------------
 with tab["plans"]:
     if showing("plans"):
+        view = ui.read(progress.progress_view, filters)
         status = view.plan_status.assign(
             kind_label=lambda f: f["kind"].map(lambda k: t(f"progress.kind.{k}")),
             status_label=lambda f: f["status"].map(lambda s: t(f"progress.status.{s}")),
