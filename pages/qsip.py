@@ -247,9 +247,9 @@ with tab_feedback:
 
 # ------------------------------------------------------------------------------------ results
 with tab_results:
-    ratings = ui.read(queries.ratings, audit_id)
-    this_cycle = ratings.loc[ratings["cycle_year"] == int(audit["cycle_year"])]
-    if this_cycle.empty:
+    results = ui.read(queries.feedback_results, audit_id)
+    ratings = results["ratings"]
+    if not results["n_this_cycle"]:
         st.info(t("qsip.results.empty"))
     else:
         year_now = int(audit["cycle_year"])
@@ -267,7 +267,7 @@ with tab_results:
                     out[column] = out[column].round(3)
             return out.rename(columns=lambda c: t(f"qsip.col.{c}"))
 
-        by_type = summary.dimension_summary(this_cycle, by=("respondent_type",))
+        by_type = results["by_type"]
         st.markdown(f"#### {t('qsip.results.means')}")
         ui.chart(charts.dimension_means_chart(by_type, lang=lang), labelled(by_type),
                  file_name=f"qsip_means_{year_now}", key="qsip.chart_means")
@@ -280,14 +280,14 @@ with tab_results:
                  labelled(by_type.loc[by_type["respondent_type"] == type_choice]),
                  file_name=f"qsip_distribution_{type_choice}_{year_now}", key="qsip.chart_distribution")
 
-        gap = summary.provider_user_gap(ratings)
+        gap = results["gap"]
         st.markdown(f"#### {t('qsip.results.gap')}")
         st.caption(t("qsip.results.gap_caption"))
         ui.chart(charts.gap_chart(gap, cycle_year=year_now, lang=lang), labelled(gap),
                  file_name=f"qsip_gap_{year_now}", key="qsip.chart_gap")
 
         st.markdown(f"#### {t('qsip.results.cycles')}")
-        change = summary.cycle_change(ratings)
+        change = results["change"]
         if ratings["cycle_year"].nunique() < 2:
             st.info(t("qsip.results.one_cycle"))
         else:
@@ -303,13 +303,12 @@ with tab_results:
                                             default="user",
                                             format_func=lambda v: t("common.all") if v == "all" else t(f"qsip.type.{v}"),
                                             key="qsip.breakdown_type") or "all"
-        subset = this_cycle if group_choice == "all" else this_cycle.loc[this_cycle["respondent_type"] == group_choice]
-        if subset.empty:
+        if results["breakdowns"][(group_choice, "sex")].empty:
             st.info(t("qsip.results.no_group"))
         else:
             left, right = st.columns(2)
             for column, by in ((left, "sex"), (right, "indigenous")):
-                table = summary.disaggregate(subset, by)
+                table = results["breakdowns"][(group_choice, by)]
                 with column:
                     ui.chart(charts.disaggregation_chart(table, by=by, lang=lang), labelled(table),
                              file_name=f"qsip_by_{by}_{year_now}", key=f"qsip.chart_by_{by}")

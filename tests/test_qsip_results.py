@@ -147,3 +147,13 @@ def test_disaggregation_chart_leaves_out_empty_categories(audits):
     assert [trace.name for trace in figure.data] == ["Mujer", "Hombre"]
     assert figure.data[0].y[0] == pytest.approx(4.0)
     assert figure.layout.title.text == "Promedio por sexo"
+
+
+def test_the_page_read_bundles_the_same_summaries(audits):
+    results = queries.feedback_results(audits[1])
+    assert results["cycle_year"] == 2014 and results["n_this_cycle"] == 5
+    assert row(results["by_type"], dimension="effectiveness", respondent_type="provider")["mean"] == pytest.approx(3.5)
+    assert row(results["gap"], cycle_year=2013, dimension="effectiveness")["gap"] == pytest.approx(1.5)
+    women = row(results["breakdowns"][("all", "sex")], dimension="effectiveness", sex="female")
+    assert women["n_respondents"] == 1 and women["mean"] == pytest.approx(5.0)
+    assert results["breakdowns"][("manager", "sex")].empty  # no manager answered in 2014

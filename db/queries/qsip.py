@@ -217,3 +217,33 @@ def actions(audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
     frame["overdue"] = frame["overdue"].astype(bool)
     frame["quick_win"] = frame["quick_win"].astype(bool)
     return frame
+
+
+def feedback_results(audit_id: uuid.UUID) -> dict:
+    """Every feedback summary the audit page shows, computed once per data version (cache through ui.read).
+
+    Keys: ``cycle_year``; ``ratings`` (item ratings of this and earlier cycles); ``by_type`` (this cycle,
+    per dimension × respondent type); ``gap`` (provider − user, every cycle); ``change`` (cycle to cycle);
+    ``breakdowns`` {(group, by): table} for group in all/user/provider/manager and by in sex/indigenous
+    (this cycle). Empty frames when the cycle has no questionnaire yet.
+    """
+    from assessments import qsip_summary as summary
+
+    with read_session() as session:
+        year = session.execute(sa.select(ServiceAudit.cycle_year).where(ServiceAudit.id == audit_id)).scalar_one()
+    rated = ratings(audit_id)
+    this_cycle = rated.loc[rated["cycle_year"] == year]
+    results: dict = {"cycle_year": year, "ratings": rated, "n_this_cycle": len(this_cycle)}
+    if this_cycle.empty:
+        return {**results, "by_type": pd.DataFrame(), "gap": pd.DataFrame(), "change": pd.DataFrame(),
+                "breakdowns": {}}
+    results["by_type"] = summary.dimension_summary(this_cycle, by=("respondent_type",))
+    results["gap"] = summary.provider_user_gap(rated)
+    results["change"] = summary.cycle_change(rated)
+    breakdowns = {}
+    for group in ("all", "user", "provider", "manager"):
+        subset = this_cycle if group == "all" else this_cycle.loc[this_cycle["respondent_type"] == group]
+        for by in ("sex", "indigenous"):
+            breakdowns[(group, by)] = summary.disaggregate(subset, by) if not subset.empty else pd.DataFrame()
+    results["breakdowns"] = breakdowns
+    return results
