@@ -82,7 +82,8 @@ cluster_sectors = list(clusters.loc[clusters["id"] == cluster_id, "sectors"].ilo
 
 show_flash("top")
 
-audits = ui.read(queries.audits, cluster_id)
+today = date.today()  # part of the cache key: overdue flags turn over at midnight even without a write
+audits = ui.read(queries.audits, cluster_id, today)
 
 
 def audit_label(audit_id) -> str:
@@ -121,7 +122,6 @@ audit_id = st.selectbox(t("qsip.pick_audit"), options=audit_ids, format_func=aud
 st.session_state["qsip.audit_value"] = audit_id
 audit = audits.loc[audits["id"] == audit_id].iloc[0]
 stages = ui.read(queries.stages, audit_id)
-today = date.today()
 
 # ------------------------------------------------------------------------------------ at a glance
 number, status = service.current_stage(stages.to_dict("records"))
@@ -383,7 +383,7 @@ with tab_barriers:
                     st.rerun()
 
 # ------------------------------------------------------------------------------------ roadmap
-actions = ui.read(queries.actions, audit_id)
+actions = ui.read(queries.actions, audit_id, today)
 members = ui.read(registry.cluster_members, cluster_id)
 government_names = dict(zip(members["id"], members["name"] + " (" + members["level"].map(lambda v: t(f"level.{v}")) + ")"))
 barrier_names = dict(zip(barriers["id"], barriers["description"]))
