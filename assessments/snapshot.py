@@ -886,7 +886,7 @@ def _audit_inserts(session: Session, actor: Actor, entity: str, rows: list[dict]
     from db.models.base import utcnow
 
     now = utcnow()
-    session.execute(sa.insert(AuditEvent), [
+    session.execute(sa.insert(AuditEvent.__table__), [
         {"id": uuid.uuid4(), "at": now, "actor": actor.username, "actor_role": actor.role, "action": "import",
          "entity": entity, "entity_id": str(row["id"]), "before_json": None,
          "after_json": json.dumps(_audit_payload(row), ensure_ascii=False), "reason": reason}
