@@ -483,7 +483,8 @@ with tab_cycle:
     with st.form("qsip.validation_form"):
         cols = st.columns(2)
         validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
-        validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] or ui.actor().full_name)
+        validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] if isinstance(audit["validated_by"], str)
+                                        else ui.actor().full_name)
         if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
             if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
                                                        validated_on=validated_on, validated_by=validated_by).id,
