@@ -81,6 +81,7 @@ def run_import(data: bytes, take: list[str]) -> None:
             return snapshot.import_snapshot(data, session=session, actor=ui.actor(), take_incoming=take,
                                             max_bytes=MAX_UPLOAD_BYTES)
 
+    st.session_state.pop("snapshot.import_report", None)  # never show an older file's report under an error
     report = ui.attempt(work)
     if report is not None:
         st.session_state["snapshot.import_report"] = report

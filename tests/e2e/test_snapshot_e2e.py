@@ -53,6 +53,7 @@ def test_download_merge_and_xlsform(demo_db_url, app_factory, page, tmp_path):
     wait_for_app(page)
     page.screenshot(path=str(tmp_path / "snapshot_hostile.png"), full_page=True)
     page.get_by_text("ruta peligrosa").wait_for()
+    assert not page.get_by_text("No hubo cambios").is_visible()
 
     page.get_by_role("tab", name="KoboToolbox / ODK").click()
     with page.expect_download() as form_info:
