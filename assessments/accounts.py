@@ -30,7 +30,7 @@ from db.models import AppMeta, AuditEvent, Cluster, UserAccount, UserCluster
 MIN_PASSWORD_LENGTH = 8
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")  # "@": SSO accounts are e-mail addresses
 DEMO_KEY = "demo_database"
 FIRST_ADMIN_KEY = "first_admin"
 # FOCAS_AUTH=off opens the app to the local user, but only while no real account exists.

@@ -45,7 +45,7 @@ def users_tab() -> None:
     clusters = dict(ui.read(accounts.cluster_choices))
     with st.expander(t("access.create_user"), icon=":material/person_add:"):
         with st.form("create_user_form", clear_on_submit=False):
-            username = st.text_input(t("access.username"), key="create_user.username", max_chars=40,
+            username = st.text_input(t("access.username"), key="create_user.username", max_chars=80,
                                      help=t("access.username_help"))
             full_name = st.text_input(t("access.full_name"), key="create_user.full_name", max_chars=120)
             role = st.selectbox(t("access.role"), ROLES, format_func=role_labels.get,

@@ -21,7 +21,7 @@ if mode == "first_admin":
     st.title(t("access.first_admin.title"))
     st.write(t("access.first_admin.intro"))
     with st.form("first_admin_form"):
-        username = st.text_input(t("access.username"), key="first_admin.username", max_chars=40)
+        username = st.text_input(t("access.username"), key="first_admin.username", max_chars=80)
         full_name = st.text_input(t("access.full_name"), key="first_admin.full_name", max_chars=120)
         password = st.text_input(t("access.password"), type="password", key="first_admin.password")
         confirm = st.text_input(t("access.password_confirm"), type="password", key="first_admin.confirm")
@@ -58,3 +58,10 @@ else:
         if st.button(t("access.login.sso"), key="login.sso", icon=":material/key:"):
             st.login()
     st.caption(t("access.login.help"))
+    from db.setup import is_demo_database
+
+    if is_demo_database():  # not cached: the flag changes without a data-version bump
+        from db.demo_accounts import DEMO_ACCOUNTS
+
+        st.caption(t("access.login.demo_accounts", accounts=" · ".join(
+            f"{username} / {password}" for username, password, _, _ in DEMO_ACCOUNTS)))

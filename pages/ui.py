@@ -42,7 +42,9 @@ def actor() -> Actor:
     current = st.session_state.get(ACTOR_KEY)
     if current is not None:
         return current
-    if st.get_option("global.appTest"):
+    from streamlit import config as streamlit_config  # AppTest patches this module's get_option only
+
+    if streamlit_config.get_option("global.appTest"):
         return LOCAL_USER
     return ANONYMOUS
 

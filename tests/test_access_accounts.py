@@ -231,3 +231,14 @@ def test_session_expires_after_inactivity(idle_minutes, expired):
     now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     assert accounts.session_expired(now - timedelta(minutes=idle_minutes), now, 60) is expired
     assert accounts.session_expired(None, now, 60) is True
+
+
+def test_single_sign_on_maps_the_email_to_an_active_account(db_url):
+    make_user(username="rosa.quispe@mef.gob.pe", role="manager")
+    with write_session() as session:
+        result = accounts.login_sso(session=session, email="Rosa.Quispe@mef.gob.pe")
+    assert result.actor.role == "manager"
+    with write_session() as session:
+        refused = accounts.login_sso(session=session, email="otra@mef.gob.pe")
+    assert refused.actor is None and refused.error_key == "access.sso_no_account"
+    assert [e.reason for e in audit_rows("login")] == ["sso"]

@@ -200,3 +200,33 @@ def test_the_backup_button(db_url, tmp_path, monkeypatch):
     assert len(at.success) == 1 and "integrity: ok" in at.success[0].value
     assert len(list((tmp_path / "backups").glob("focas-*.db"))) == 1
     assert actions()[-1] == "backup"
+
+
+def test_the_demo_login_page_lists_the_demo_accounts_and_a_real_one_does_not(db_url):
+    from db.demo import load_demo
+    from db.models import AppMeta
+
+    load_demo()
+    at = dashboard()
+    at.run()
+    assert at.title[0].value == "Primera cuenta de administrador"  # demo accounts do not count here
+    with write_session() as session:
+        session.merge(AppMeta(key="demo_database", value="1"))
+    at = dashboard("en")
+    at.run()
+    assert at.title[0].value == "Log in to FOCAS · QSIP"
+    assert any("evaluator / demo-evaluator" in c.value for c in at.caption)
+
+
+def test_a_page_run_alone_under_apptest_acts_as_the_local_user_and_the_served_app_as_nobody(db_url):
+    from pages import ui
+
+    assert ui.actor().username == "anonymous"  # outside AppTest and without a login: nobody
+    probe = ROOT / "tests" / "_access_actor_probe.py"
+    probe.write_text("import streamlit as st\nfrom pages import ui\nst.title(ui.actor().username)\n")
+    try:
+        at = AppTest.from_file(str(probe), default_timeout=60)
+        at.run()
+        assert at.title[0].value == "local"
+    finally:
+        probe.unlink()
