@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from assessments.i18n import LANGUAGES
 from pages import ui
 
-st.set_page_config(page_title="FOCAS · QSIP", page_icon=":material/monitoring:", layout="wide")
+st.set_page_config(page_title="FOCAS · QSIP", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
 
 
 def language_switch() -> None:

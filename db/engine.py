@@ -8,6 +8,7 @@ lock upgrade. PostgreSQL write units retry on serialization failures and deadloc
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,5 +108,6 @@ def run_write(work: Callable[[Session], T], *, attempts: int = 5) -> T:
         except DBAPIError as error:
             if attempt == attempts or not _is_retryable(error):
                 raise
-            time.sleep(0.05 * 2**attempt)
+            # capped exponential backoff with jitter, so writers that collided do not collide again
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
     raise AssertionError("unreachable")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from db.audit import DATA_VERSION_KEY
 from db.config import ROOT, load_settings
 from db.engine import get_engine, read_session, write_session
 from db.instruments import load_default_instruments
@@ -36,6 +37,9 @@ def load_reference_data() -> None:
         from db.plan import load_default_plan
 
         load_default_plan(session)
+        # seed the data-version row so concurrent first writers only ever UPDATE it
+        if session.get(AppMeta, DATA_VERSION_KEY) is None:
+            session.add(AppMeta(key=DATA_VERSION_KEY, value="0"))
 
 
 def meta_value(key: str) -> str | None:

@@ -53,7 +53,10 @@ class RunningApp:
 def start_app(database_url: str, log_path: Path, *, port: int | None = None, env: dict | None = None) -> RunningApp:
     """Start the app with make run's command (`python -m scripts.serve`) on a free port and wait until healthy."""
     port = port or free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    # no file watcher (a source edit must not reload the models mid-test); FOCAS_AUTH=off opens a database
+    # without real accounts to the local user (tests that log in pass FOCAS_AUTH=on)
+    environment = {**os.environ, "DATABASE_URL": database_url, "FOCAS_AUTH": "off",
+                   "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", **(env or {})}
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.serve", "--server.headless", "true",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,12 +9,7 @@ from tests.e2e.conftest import wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-# Other engineers' browser tests drive the demo without logging in. The demo fixture's database has
-# only demo accounts and is not marked as the demo database, so the app would ask for a first
-# administrator; FOCAS_AUTH=off keeps those tests on the local user (it opens only databases
-# without real accounts). The lead may move this into tests/e2e/conftest.py; the apps below set it
-# back explicitly.
-os.environ.setdefault("FOCAS_AUTH", "off")
+# start_app opens account-less databases to the local user (FOCAS_AUTH=off); these apps need login.
 LOGIN_ON = {"FOCAS_AUTH": "on"}
 
 SKIP_BUTTONS = ("Cerrar sesión", "Log out")

@@ -49,9 +49,8 @@ def test_progress_charts_render_offline_and_export_their_table(progress_app, pag
     page.wait_for_selector(".js-plotly-plot")
     assert page.locator(".js-plotly-plot").count() >= 2
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "1.75"
-    # dashboard.py's page_icon (":material/monitoring:") asks fonts.gstatic.com for the tab icon; reported to
-    # its owner. Nothing the charts or pages here draw may leave the machine.
-    assert [url for url in external if "materialsymbols" not in url] == [], external
+    # nothing the app, its charts or its icons draw may leave the machine
+    assert external == [], external
     page.get_by_text("Ver los datos del gráfico").first.click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Descargar CSV").first.click()
