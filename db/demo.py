@@ -85,12 +85,7 @@ def load_demo() -> list[uuid.UUID]:
     with write_session() as session:
         clusters = load_demo_clusters(session)
     for step in DEMO_STEPS:
-        try:
-            module = importlib.import_module(step)
-        except ModuleNotFoundError as error:
-            if error.name != step:
-                raise
-            continue
+        module = importlib.import_module(step)
         with write_session() as session:
             module.load_demo(session, [session.get(Cluster, c.id) for c in clusters])
     return [c.id for c in clusters]

@@ -132,7 +132,7 @@ def query_params(filters: progress.Filters, **extra: object) -> dict[str, str]:
     return params
 
 
-def link(page: str, url_path: str, label: str, params: dict[str, str], *, icon: str = "➡️") -> None:
+def link(page: str, url_path: str, label: str, params: dict[str, str], *, icon: str = ":material/arrow_forward:") -> None:
     """A link to another page with query parameters (a plain link when the page runs alone, as in tests)."""
     try:
         st.page_link(page, label=label, icon=icon, query_params=params)

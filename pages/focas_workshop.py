@@ -415,7 +415,7 @@ def consensus(area) -> None:
             "median": [number(v) for v in frame["median"]],
             "iqr": [number(v) for v in frame["iqr"]],
             "range": [("—" if pd.isna(lo) else f"{int(lo)}–{int(hi)}") for lo, hi in zip(frame["min"], frame["max"])],
-            "flag": ["⚠️ " + t("focas.consensus.discuss") if wide else "" for wide in frame["wide"]],
+            "flag": ["⚠ " + t("focas.consensus.discuss") if wide else "" for wide in frame["wide"]],
         }
 
     def stored_of(frame) -> dict:
@@ -568,7 +568,7 @@ def instrument_section() -> None:
     options = current + [c for c in names if c not in current]
     with st.form("focas.areas_form"):
         chosen = st.multiselect(t("focas.instrument.areas"), options, default=current, key=f"focas.areas.{header['instrument_id']}",
-                                format_func=lambda c: f"{c} · {names[c]}" + (" 🔒" if c in MANDATORY_AREA_CODES else ""),
+                                format_func=lambda c: f"{c} · {names[c]}" + (" *" if c in MANDATORY_AREA_CODES else ""),
                                 help=t("focas.instrument.areas_help"))
         submitted = st.form_submit_button(t("focas.instrument.save_areas"), disabled=validated)
     if submitted:

@@ -88,4 +88,4 @@ with right:
                   wave2=totals["target_year1_wave2"], all=totals["target_year2_q1"], now=totals["with_plan"]))
     to_progress("targets", "progress.link.targets")
     filters_widget.link("pages/result_sheets.py", "result-sheets", t("progress.link.sheets"),
-                        filters_widget.query_params(filters), icon="🖨️")
+                        filters_widget.query_params(filters), icon=":material/print:")

@@ -111,7 +111,7 @@ with tab["governments"]:
                 ui.chart(charts.radar(areas, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
                          table, file_name="government_areas_radar", key="progress.radar")
             filters_widget.link("pages/result_sheets.py", "result-sheets", t("progress.link.sheet_government"),
-                                filters_widget.query_params(filters, gov=chosen), icon="🖨️")
+                                filters_widget.query_params(filters, gov=chosen), icon=":material/print:")
         st.subheader(t("progress.governments_table"))
         ui.table(rounded(labelled(governments, ["ubigeo", "government", "level", "department", "capacity_index_from",
                                                 "capacity_index_to", "change", "n_areas", "n_areas_not_comparable"])),
@@ -146,7 +146,7 @@ with tab["clusters"]:
                      rounded(labelled(spread, ["government", "round", "mean_score", "n_scores"])),
                      file_name="cluster_participant_spread", key="progress.participants")
             filters_widget.link("pages/result_sheets.py", "result-sheets", t("progress.link.sheet_cluster"),
-                                filters_widget.query_params(filters._replace(cluster_id=cluster_id)), icon="🖨️")
+                                filters_widget.query_params(filters._replace(cluster_id=cluster_id)), icon=":material/print:")
 
 # --- departments and levels ---------------------------------------------------------------------
 with tab["distributions"]:

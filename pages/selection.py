@@ -77,7 +77,7 @@ if message := st.session_state.pop("selection.flash", None):
     for warning in message[1]:
         st.warning(warning)
 if error := st.session_state.pop("selection.error", None):
-    st.error(error, icon="⚠️")
+    st.error(error, icon=":material/warning:")
 
 records = ui.read(selection.records, department)
 records = records.assign(cluster=records["cluster"].fillna(""), province=records["province"].fillna(""))
