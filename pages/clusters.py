@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assessments import clusters as cluster_service
+from assessments.access import can
 from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
@@ -118,12 +119,14 @@ else:
             st.warning(warning.message(ui.lang()))
     else:
         st.success(t("clusters.no_warnings"))
-    with st.expander(t("clusters.edit")):
-        existing = registry.cluster_row(selected)
-        cluster_form(key="cluster_edit_form", existing=existing, member_ubigeos=list(members["ubigeo"]))
+    if can(ui.actor(), "cluster.write"):
+        with st.expander(t("clusters.edit")):
+            existing = registry.cluster_row(selected)
+            cluster_form(key="cluster_edit_form", existing=existing, member_ubigeos=list(members["ubigeo"]))
 
-with st.expander(t("clusters.create"), expanded=frame.empty):
-    cluster_form(key="cluster_create_form", existing=None, member_ubigeos=[])
+if can(ui.actor(), "cluster.write"):
+    with st.expander(t("clusters.create"), expanded=frame.empty):
+        cluster_form(key="cluster_create_form", existing=None, member_ubigeos=[])
 
 st.divider()
 plan_widgets.show_plan_vs_formed(key="clusters_plan")

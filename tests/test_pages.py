@@ -48,11 +48,26 @@ def test_clusters_page_lists_demo_clusters_of_the_chosen_department(demo):
 
 
 def test_clusters_page_create_form_refuses_a_blank_name_in_spanish(demo):
+    from assessments.access import LOCAL_USER
+
     at = AppTest.from_file(str(ROOT / "pages" / "clusters.py"), default_timeout=60)
     at.session_state["lang"] = "es"
+    at.session_state["actor"] = LOCAL_USER
     at.run()
     at.selectbox(key="clusters.department").set_value("17").run()
     create_form_button = [b for b in at.button if b.label == "Crear clúster"][0]
     at.text_input[-1].set_value("   ")
     create_form_button.click().run()
     assert [e.value for e in at.error] == ["Escriba un nombre para el clúster (no solo espacios)."]
+
+
+def test_clusters_page_offers_no_cluster_forms_to_an_evaluator(demo):
+    from assessments.access import Actor
+
+    at = AppTest.from_file(str(ROOT / "pages" / "clusters.py"), default_timeout=60)
+    at.session_state["lang"] = "es"
+    at.session_state["actor"] = Actor(username="eva", role="evaluator")
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button if b.label in ("Crear clúster", "Guardar cambios")] == []
+    assert at.dataframe, "the evaluator still reads the clusters"
