@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_for_app
 
@@ -65,8 +66,16 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     page.get_by_role("tab", name="Hoja de ruta").click()
     wait_for_app(page)
     page.get_by_text("Agregar una acción a la hoja de ruta").click()
+    wait_for_app(page)
     form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Agregar acción"))
-    form.get_by_label("Barrera que atiende", exact=True).click()
+    # on a loaded machine the first click can land while the expander is still drawing: retry the opening
+    for _ in range(4):
+        form.get_by_label("Barrera que atiende", exact=True).click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     page.get_by_role("option").first.click()
     form.get_by_label("Acción", exact=True).fill("Aviso radial en awajún con los horarios del CRED")
     deadline = (date.today() + timedelta(days=40)).isoformat()
