@@ -36,18 +36,21 @@ def label_of(row) -> str:
 
 def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) -> None:
     governments = ui.read(registry.governments, department)
+    # labels are built here, in the run's language (Streamlit may call format_func outside the run)
+    sector_labels = {s: t(f"sector.{s}") for s in SECTORS}
     labels = {r["ubigeo"]: f"{label_of(r)} — {t('level.' + r['level'])}" for r in governments.to_dict("records")}
-    with st.form(key, clear_on_submit=existing is None):
-        name = st.text_input(t("clusters.form.name"), value=(existing or {}).get("name", ""))
+    # no clear_on_submit: a refused form keeps what the user typed; a saved one gets a fresh key instead
+    with st.form(key):
+        name = st.text_input(t("clusters.form.name"), value=(existing or {}).get("name", ""), key=f"{key}.name")
         left, right = st.columns(2)
         wave = left.number_input(t("clusters.form.wave"), min_value=1, max_value=20, step=1,
                                  value=int((existing or {}).get("wave") or 1))
         wave_date = right.date_input(t("clusters.form.wave_date"), value=(existing or {}).get("wave_date"))
         sectors = st.multiselect(t("clusters.form.sectors"), options=list(SECTORS),
                                  default=(existing or {}).get("sectors", []),
-                                 format_func=lambda s: t(f"sector.{s}"))
+                                 format_func=sector_labels.get, key=f"{key}.sectors")
         members = st.multiselect(t("clusters.form.members"), options=list(labels), default=member_ubigeos,
-                                 format_func=labels.get, placeholder=t("clusters.form.search"))
+                                 format_func=labels.get, placeholder=t("clusters.form.search"), key=f"{key}.members")
         notes = st.text_area(t("clusters.form.notes"), value=(existing or {}).get("notes", ""))
         submitted = st.form_submit_button(
             t("clusters.form.submit_update" if existing else "clusters.form.submit_create"), type="primary"
@@ -70,6 +73,7 @@ def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) 
     if result:
         cluster_id, cluster_name, warnings = result
         st.session_state["clusters.selected_value"] = cluster_id
+        st.session_state["clusters.form_generation"] = st.session_state.get("clusters.form_generation", 0) + 1
         st.session_state["clusters.flash"] = (
             t("clusters.updated" if existing else "clusters.created", name=cluster_name),
             [w.message(ui.lang()) for w in warnings],
@@ -122,11 +126,12 @@ else:
     if can(ui.actor(), "cluster.write"):
         with st.expander(t("clusters.edit")):
             existing = registry.cluster_row(selected)
-            cluster_form(key="cluster_edit_form", existing=existing, member_ubigeos=list(members["ubigeo"]))
+            cluster_form(key=f"cluster_edit_form_{st.session_state.get('clusters.form_generation', 0)}", existing=existing, member_ubigeos=list(members["ubigeo"]))
 
 if can(ui.actor(), "cluster.write"):
     with st.expander(t("clusters.create"), expanded=frame.empty):
-        cluster_form(key="cluster_create_form", existing=None, member_ubigeos=[])
+        cluster_form(key=f"cluster_create_form_{st.session_state.get('clusters.form_generation', 0)}",
+                     existing=None, member_ubigeos=[])
 
 st.divider()
 plan_widgets.show_plan_vs_formed(key="clusters_plan")

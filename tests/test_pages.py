@@ -71,3 +71,23 @@ def test_clusters_page_offers_no_cluster_forms_to_an_evaluator(demo):
     assert not at.exception
     assert [b.label for b in at.button if b.label in ("Crear clúster", "Guardar cambios")] == []
     assert at.dataframe, "the evaluator still reads the clusters"
+
+
+def test_a_refused_cluster_form_keeps_what_was_typed_and_a_saved_one_starts_empty(demo):
+    from assessments.access import LOCAL_USER
+
+    at = AppTest.from_file(str(ROOT / "pages" / "clusters.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.session_state["actor"] = LOCAL_USER
+    at.run()
+    at.selectbox(key="clusters.department").set_value("17").run()
+    at.text_input(key="cluster_create_form_0.name").set_value("Tahuamanu")
+    [b for b in at.button if b.label == "Create cluster"][0].click().run()
+    assert [e.value for e in at.error] == ["Choose at least one priority service (health, education or environment)."]
+    assert at.text_input(key="cluster_create_form_0.name").value == "Tahuamanu"
+    at.multiselect(key="cluster_create_form_0.sectors").set_value(["health"])
+    at.multiselect(key="cluster_create_form_0.members").set_value(["17"])
+    [b for b in at.button if b.label == "Create cluster"][0].click().run()
+    assert not at.exception and [e.value for e in at.error] == []
+    assert "Cluster “Tahuamanu” created." in [s.value for s in at.success]
+    assert at.text_input(key="cluster_create_form_1.name").value == ""
