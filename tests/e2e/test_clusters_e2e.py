@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import wait_for_app
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.e2e
 def test_clusters_page_shows_the_demo_clusters(demo_app, page, tmp_path):
     page.goto(f"{demo_app.url}/clusters")
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Clústeres de gobiernos subnacionales").is_visible()
+    expect(page.get_by_role("heading", name="Clústeres de gobiernos subnacionales")).to_be_visible()
     # department picker: choose San Martín, which holds three of the seven proposals
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name="San Martín (22)").click()
@@ -31,10 +32,10 @@ def test_language_switch_persists_across_pages(demo_app, page):
     wait_for_app(page)
     page.get_by_role("radio", name="English").click()
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Clusters of subnational governments").is_visible()
+    expect(page.get_by_role("heading", name="Clusters of subnational governments")).to_be_visible()
     page.get_by_role("link", name="Instruments").click()
     wait_for_app(page)
-    assert page.get_by_role("heading", name="FOCAS and QSIP instruments").is_visible()
+    expect(page.get_by_role("heading", name="FOCAS and QSIP instruments")).to_be_visible()
     page.reload()
     wait_for_app(page)
-    assert page.get_by_role("heading", name="FOCAS and QSIP instruments").is_visible()
+    expect(page.get_by_role("heading", name="FOCAS and QSIP instruments")).to_be_visible()
