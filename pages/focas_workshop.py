@@ -196,14 +196,17 @@ def participants_section() -> None:
     for key in focas.attendance_warnings(counts):
         st.warning(t(key), icon=":material/warning:")
 
-    with st.form("focas.add_participant", clear_on_submit=True):
+    # no clear_on_submit: a refused participant keeps what was typed; a saved one gets a fresh, empty form
+    generation = st.session_state.get("focas.new_generation", 0)
+    with st.form(f"focas.add_participant.{generation}"):
         st.markdown(f"**{t('focas.participant.add')}**")
-        data = participant_fields("focas.new")
+        data = participant_fields(f"focas.new.{generation}")
         added = st.form_submit_button(t("focas.participant.add_button"), type="primary", disabled=not editable)
     if added:
         row = save(lambda s: focas.add_participant(session=s, actor=ui.actor(), assessment_id=assessment_id,
                                                    data=data, reason=reason))
         if row:
+            st.session_state["focas.new_generation"] = generation + 1
             flash(t("focas.participant.added", code=row.code))
             st.rerun()
 

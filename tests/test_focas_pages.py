@@ -73,21 +73,23 @@ def test_a_midpoint_without_baseline_is_refused_with_a_message(lamas):  # noqa: 
 def test_adding_participants_updates_attendance_and_warnings(lamas, actor):  # noqa: F811
     start(lamas, actor)
     at = open_page(WORKSHOP, **choose(lamas))
-    at.text_input(key="focas.new.name").set_value("Segundo Tapullima")
-    at.selectbox(key="focas.new.sex").set_value("male")
-    at.selectbox(key="focas.new.role").set_value("official")
-    at.button(key="FormSubmitter:focas.add_participant-Agregar").click().run()
+    at.text_input(key="focas.new.0.name").set_value("Segundo Tapullima")
+    at.selectbox(key="focas.new.0.sex").set_value("male")
+    at.selectbox(key="focas.new.0.role").set_value("official")
+    at.button(key="FormSubmitter:focas.add_participant.0-Agregar").click().run()
     assert not at.exception
     assert "Participante P01 agregado." in texts(at)
     warnings = [w.value for w in at.warning]
     assert "No hay mujeres entre los participantes." in warnings
     assert "Nadie se ha identificado como indígena." in warnings
     assert "No participa la sociedad civil." in warnings
-    at.text_input(key="focas.new.name").set_value("Rosa Sangama")
-    at.selectbox(key="focas.new.sex").set_value("female")
-    at.selectbox(key="focas.new.indigenous").set_value("yes")
-    at.selectbox(key="focas.new.role").set_value("civil_society")
-    at.button(key="FormSubmitter:focas.add_participant-Agregar").click().run()
+    # a saved participant leaves a fresh, empty form for the next person
+    assert at.text_input(key="focas.new.1.name").value == ""
+    at.text_input(key="focas.new.1.name").set_value("Rosa Sangama")
+    at.selectbox(key="focas.new.1.sex").set_value("female")
+    at.selectbox(key="focas.new.1.indigenous").set_value("yes")
+    at.selectbox(key="focas.new.1.role").set_value("civil_society")
+    at.button(key="FormSubmitter:focas.add_participant.1-Agregar").click().run()
     assert [w.value for w in at.warning] == []
     assert at.subheader[0].value == "Asistencia: 2 participantes"
     with read_session() as session:
@@ -158,11 +160,11 @@ def test_validation_refuses_gaps_then_locks_and_corrections_need_a_reason(lamas,
     assert any("It is locked" in s.value for s in at.success)
     # locked: adding a participant is disabled until a reason is given
     at.segmented_control(key="focas.section").set_value("participants").run()
-    add = at.button(key="FormSubmitter:focas.add_participant-Add")
+    add = at.button(key="FormSubmitter:focas.add_participant.0-Add")
     assert add.disabled
     at.text_input(key="focas.reason").set_value("Llegó tarde una participante").run()
-    at.text_input(key="focas.new.name").set_value("Nelly Ríos")
-    at.button(key="FormSubmitter:focas.add_participant-Add").click().run()
+    at.text_input(key="focas.new.0.name").set_value("Nelly Ríos")
+    at.button(key="FormSubmitter:focas.add_participant.0-Add").click().run()
     assert "Participant P02 added." in texts(at)
     at.segmented_control(key="focas.section").set_value("validation").run()
     history = at.dataframe[0].value
