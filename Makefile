@@ -29,7 +29,7 @@ test: $(STAMP)
 
 ## make bench: national-scale benchmark of the progress views (prints name: value lines)
 bench: $(STAMP)
-	$(BIN)/python -m assessments.bench
+	$(BIN)/python -m scripts.bench
 
 ## make backup: consistent online copy of the embedded database into data/backups/
 backup: $(STAMP)

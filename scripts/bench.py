@@ -1,8 +1,10 @@
 """`make bench`: the progress views at national scale, cold, warm and computed the naive way.
 
-    python -m assessments.bench            # generate (or reuse) the dataset, then measure
-    BENCH_DATABASE_URL=postgresql+psycopg://… python -m assessments.bench
-    python -m assessments.bench --regenerate
+It lives in scripts/, not assessments/, because it drives the pages under AppTest (so it imports streamlit).
+
+    python -m scripts.bench            # generate (or reuse) the dataset, then measure
+    BENCH_DATABASE_URL=postgresql+psycopg://… python -m scripts.bench
+    python -m scripts.bench --regenerate
 
 The dataset (its own database, default ``bench-data/bench.db``): every regional, provincial and
 district government of Peru, baseline and midpoint validated with the default FOCAS instrument,
@@ -395,7 +397,7 @@ def measure_naive() -> None:
 
 def _child(step: str) -> dict[str, str]:
     environment = {**os.environ, "DATABASE_URL": bench_url()}
-    done = subprocess.run([sys.executable, "-m", "assessments.bench", "--step", step], cwd=ROOT, env=environment,
+    done = subprocess.run([sys.executable, "-m", "scripts.bench", "--step", step], cwd=ROOT, env=environment,
                           capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
