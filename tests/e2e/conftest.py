@@ -121,7 +121,7 @@ def browser() -> Iterator:
 @pytest.fixture
 def page(browser, tmp_path) -> Iterator:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="es-PE")
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     yield page
     context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_for_app
 from tests.test_progress_views import build_dataset
@@ -52,8 +53,18 @@ def test_progress_charts_render_offline_and_export_their_table(progress_app, pag
     # nothing the app, its charts or its icons draw may leave the machine
     assert external == [], external
     page.get_by_text("Ver los datos del gráfico").first.click()
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Descargar CSV").first.click()
+    wait_for_app(page)
+    button = page.get_by_role("button", name="Descargar CSV").first
+    button.wait_for()
+    for attempt in range(3):  # a click during a rerun can be swallowed: click again
+        try:
+            with page.expect_download(timeout=10_000) as download:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            wait_for_app(page)
     text = open(download.value.path(), encoding="utf-8-sig").read()
     assert text.splitlines()[0].startswith("Área funcional,Puntaje Línea de base,Puntaje Medio término,Cambio")
 
