@@ -218,6 +218,19 @@ class UserCluster(Tracked, table=True):
     cluster_id: uuid.UUID = Field(foreign_key="cluster.id", nullable=False, index=True, ondelete="CASCADE")
 
 
+# A browser's saved login (the cookie that survives a reload): only the token's SHA-256 is stored, never the token.
+class AuthSession(Tracked, table=True):
+    __tablename__ = "auth_session"
+    __table_args__ = (sa.UniqueConstraint("token_hash", name="uq_auth_session_token_hash"),)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", nullable=False, index=True, ondelete="CASCADE")
+    token_hash: str = Field(nullable=False, max_length=64)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=24)
+    user_agent: str | None = Field(default=None, max_length=200)
+
+
 # The append-only history of every write (database triggers refuse UPDATE and DELETE).
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
