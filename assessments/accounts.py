@@ -4,6 +4,7 @@ Passwords are hashed with argon2id (argon2-cffi) and never stored, logged or aud
 audit trail records account changes without the hash. Login takes about the same time whether or
 not the username exists (a dummy hash is verified), and five failures within fifteen minutes lock
 the account for fifteen minutes (counted from the audit trail, so the lock holds across processes).
+Deactivating an account or resetting its password revokes its saved logins (assessments/auth_sessions.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from assessments.access import ROLE_ORDER, SYSTEM, Actor, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from db.audit import record
 from db.engine import read_session
-from db.models import AppMeta, AuditEvent, Cluster, UserAccount, UserCluster
+from db.models import AppMeta, AuditEvent, AuthSession, Cluster, UserAccount, UserCluster
 
 MIN_PASSWORD_LENGTH = 8
 MAX_FAILED_LOGINS = 5
@@ -69,6 +70,21 @@ def _now() -> datetime:
 
 def _is_demo_database(session: Session) -> bool:
     return session.execute(sa.select(AppMeta.value).where(AppMeta.key == DEMO_KEY)).scalar() == "1"
+
+
+def is_demo_account_refused(session: Session, user: UserAccount) -> bool:
+    """Demo accounts open only the demo database."""
+    return user.is_demo and not _is_demo_database(session)
+
+
+def revoke_user_sessions(*, session: Session, user_id: uuid.UUID, reason: str, now: datetime | None = None) -> int:
+    """Revoke every saved login (browser cookie) of an account; returns how many were still open."""
+    now = now or _now()
+    result = session.execute(
+        sa.update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason[:24], updated_at=now)
+    )
+    return result.rowcount or 0
 
 
 def _clean_username(username: str | None) -> str:
@@ -232,6 +248,8 @@ def update_user(*, session: Session, actor: Actor, user_id: uuid.UUID, full_name
     _set_clusters(session, user, clusters)
     session.add(user)
     session.flush()
+    if not new_active:
+        revoke_user_sessions(session=session, user_id=user.id, reason="deactivated")
     after = account_snapshot(user, clusters)
     if after != before:
         record(session, actor, "update", "user_account", user.id, before=before, after=after)
@@ -247,6 +265,8 @@ def set_password(*, session: Session, actor: Actor, user_id: uuid.UUID, password
     user.password_hash = hash_password(_check_password(password, user.username))
     user.updated_at = _now()
     session.add(user)
+    # whoever may have known the old password (or holds a cookie from it) is signed out everywhere
+    revoke_user_sessions(session=session, user_id=user.id, reason="password_reset")
     record(session, actor, "update", "user_account", user.id, after={"password": "changed"}, reason="password")
 
 
@@ -277,8 +297,11 @@ class LoginResult:
 
 def _recent_failures(session: Session, username: str, now: datetime) -> int:
     since = now - LOCKOUT
+    # a login resumed from a saved cookie proves no password, so it does not reset the count
     last_success = session.execute(
-        sa.select(sa.func.max(AuditEvent.at)).where(AuditEvent.action == "login", AuditEvent.actor == username)
+        sa.select(sa.func.max(AuditEvent.at)).where(
+            AuditEvent.action == "login", AuditEvent.actor == username,
+            sa.or_(AuditEvent.reason.is_(None), AuditEvent.reason != "resume"))
     ).scalar()
     if last_success is not None:
         if last_success.tzinfo is None:
@@ -336,7 +359,7 @@ def refresh_actor(actor: Actor) -> Actor | None:
         return actor
     with read_session() as session:
         user = session.get(UserAccount, actor.user_id)
-        if user is None or not user.active or (user.is_demo and not _is_demo_database(session)):
+        if user is None or not user.active or is_demo_account_refused(session, user):
             return None
         return actor_for(session, user)
 
@@ -402,6 +425,7 @@ def cluster_choices() -> list[tuple[uuid.UUID, str]]:
 
 __all__ = [
     "LoginResult", "actor_for", "authenticate", "change_own_password", "cluster_choices", "create_first_admin",
-    "create_user", "hash_password", "login_mode", "login_sso", "record_logout", "refresh_actor",
-    "session_expired", "set_password", "update_user", "users_table", "SYSTEM",
+    "create_user", "hash_password", "is_demo_account_refused", "login_mode", "login_sso", "record_logout",
+    "refresh_actor", "revoke_user_sessions", "session_expired", "set_password", "update_user", "users_table",
+    "SYSTEM",
 ]

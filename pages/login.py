@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assessments import accounts
+from assessments import accounts, auth_sessions
 from assessments.errors import DomainError
+from db.config import load_settings
 from db.engine import write_session
 from pages import _access_gate as gate
 from pages import ui
@@ -34,10 +35,11 @@ if mode == "first_admin":
                 with write_session() as session:
                     actor = accounts.create_first_admin(session=session, username=username, password=password,
                                                         full_name=full_name)
+                    saved = auth_sessions.issue(session=session, actor=actor, user_agent=gate.user_agent())
             except DomainError as error:
                 ui.show_error(error)
             else:
-                gate.sign_in(actor)
+                gate.sign_in(actor, saved=saved)
                 st.rerun()
 else:
     st.title(t("access.login.title"))
@@ -48,16 +50,19 @@ else:
     if submitted:
         with write_session() as session:
             result = accounts.authenticate(session=session, username=username, password=password)
+            saved = auth_sessions.issue(session=session, actor=result.actor, user_agent=gate.user_agent()) \
+                if result.actor is not None else None
         if result.actor is None:
             st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")
         else:
-            gate.sign_in(result.actor)
+            gate.sign_in(result.actor, saved=saved)
             st.rerun()
     if gate.sso_configured():
         st.divider()
         if st.button(t("access.login.sso"), key="login.sso", icon=":material/key:"):
             st.login()
     st.caption(t("access.login.help"))
+    st.caption(t("access.login.remember", minutes=load_settings().session_timeout_minutes))
     from db.setup import is_demo_database
 
     if is_demo_database():  # not cached: the flag changes without a data-version bump
