@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from assessments import instruments as spec
-from assessments.access import Actor, can, require
+from assessments.access import WRITE_ACTIONS, Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
-from assessments.scoring import validate_score
+from assessments.scoring import format_score_row, parse_score_row, validate_score
 from db.audit import record
+from db.engine import read_session
 from db.instruments import default_instrument_id, read_focas, store_focas
 from db.models import (
     Assessment,
@@ -640,6 +641,130 @@ def apply_grid_edits(
         # another save inserted the same cell between our read and our write
         raise Conflict("focas.conflict", cells="—", n=len(writes)) from None
     return EditResult(written=len(writes), unchanged=unchanged)
+
+
+# --- rows typed in one go (read-aloud entry) -------------------------------------------------
+
+
+# One line the facilitator typed: whose scores, and the text as typed (``"3 2 4 1"``, ``"3-41"``).
+@dataclass(frozen=True)
+class TypedRow:
+    participant_id: object
+    text: str
+
+
+def entry_queue(participant_ids: Sequence[object], scored: set, start: object | None) -> list:
+    """Who the typed lines belong to: ``start`` first, then everyone without a score in the area, in list order.
+
+    The ones after ``start`` come first and the list wraps round, so the facilitator goes down the pile
+    of sheets; a participant who already has scores is only in the queue when chosen as ``start``.
+    """
+    ids = list(participant_ids)
+    if start not in ids:
+        start = next((p for p in ids if p not in scored), ids[0] if ids else None)
+    if start is None:
+        return []
+    at = ids.index(start)
+    return [start] + [p for p in ids[at + 1:] + ids[:at] if p not in scored]
+
+
+def typed_rows(text: str, queue: Sequence[object]) -> list[TypedRow]:
+    """The lines of the entry field, the i-th for the i-th participant of ``queue``.
+
+    Trailing empty lines are dropped; an empty line in between is kept (and refused when parsed) rather
+    than skipped, because skipping it would shift every later line onto the wrong person.
+    """
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise ValidationFailed("focas.rows.nothing")
+    if len(lines) > len(queue):
+        raise ValidationFailed("focas.rows.too_many", lines=len(lines), n=len(queue))
+    return [TypedRow(participant_id=pid, text=line) for pid, line in zip(queue, lines)]
+
+
+def save_score_rows(
+    *,
+    session: Session,
+    actor: Actor,
+    assessment_id: object,
+    area_code: str,
+    rows: Sequence[TypedRow],
+    expected: Mapping[object, Mapping[str, object]],
+    overwrite: bool = False,
+    reason: str | None = None,
+) -> EditResult:
+    """Save whole typed rows of one area: each line is one participant's scores for every indicator, in order.
+
+    Every line is parsed and checked before anything is written (a bad one refuses them all, naming the
+    line, participant, position and allowed range). ``expected`` is what the screen showed for each
+    participant; a participant who had scores is replaced only with ``overwrite``. The cells go through
+    :func:`apply_grid_edits`, so access, conflicts and the audit log work exactly as in the grid.
+    """
+    assessment = _assessment(session, assessment_id, for_update=True)
+    reason = _require_edit(session, actor, assessment, reason)
+    scale_min, scale_max = _scale(session, assessment)
+    area = next((a for a in read_focas(session, assessment.instrument_id).areas if a.code == area_code), None)
+    if area is None:
+        raise NotFound("focas.unknown_area", area=area_code)
+    codes = area.indicator_codes()
+    participants = {
+        row.id: row for row in session.execute(
+            sa.select(Participant).where(Participant.assessment_id == assessment.id)
+        ).scalars()
+    }
+    indicators = _area_indicators(session, assessment, area_code)
+    current: dict[uuid.UUID, dict[str, int]] = {}
+    for pid, indicator_id, score in session.execute(
+        sa.select(ParticipantScore.participant_id, ParticipantScore.indicator_id, ParticipantScore.score).where(
+            ParticipantScore.assessment_id == assessment.id,
+            ParticipantScore.indicator_id.in_(list(indicators.values())))
+    ).all():
+        current.setdefault(pid, {})[next(c for c, i in indicators.items() if i == indicator_id)] = score
+    shown_by_id = {as_uuid(pid, not_found_key="focas.participant.not_found"): dict(cells)
+                   for pid, cells in expected.items()}
+    edited: dict[uuid.UUID, dict[str, int | None]] = {}
+    before: dict[uuid.UUID, dict[str, object]] = {}
+    for line, row in enumerate(rows, start=1):
+        participant_id = as_uuid(row.participant_id, not_found_key="focas.participant.not_found")
+        participant = participants.get(participant_id)
+        if participant is None:
+            raise NotFound("focas.participant.not_found", id=str(row.participant_id))
+        scores = parse_score_row(row.text, codes=codes, scale_min=scale_min, scale_max=scale_max, line=line,
+                                 participant=participant.code)
+        shown = shown_by_id.get(participant_id, current.get(participant_id, {}))
+        shown = {code: stored_score(shown.get(code)) for code in codes}
+        if not overwrite and any(value is not None for value in shown.values()):
+            raise ValidationFailed("focas.row.has_scores", line=line, participant=participant.code,
+                                   scores=format_score_row(shown[c] for c in codes))
+        edited[participant_id] = dict(zip(codes, scores))
+        before[participant_id] = shown
+    return apply_grid_edits(session=session, actor=actor, assessment_id=assessment.id, area_code=area_code,
+                            edited_rows=edited, expected=before, reason=reason)
+
+
+# --- what the pages may offer ---------------------------------------------------------------
+
+
+def read_only_reason(actor: Actor, action: str, *, government_id: object, cluster_id: object | None = None,
+                     validated: bool = False) -> str | None:
+    """The catalog key saying why ``actor`` only reads this government's data here, or None if they may edit.
+
+    The same rule the services apply (:func:`require_for_government`); pages use it to hide write controls.
+    """
+    government_id = as_uuid(government_id, not_found_key="focas.unknown_government")
+    with read_session() as session:
+        candidates = ([as_uuid(cluster_id, not_found_key="focas.unknown_cluster")] if cluster_id else [])
+        candidates += clusters_of(session, government_id)
+    if not any(can(actor, action, cluster_id=c) for c in candidates):
+        # the role may do this, only not here: a facilitator of another cluster
+        return "focas.readonly.other_cluster" if actor.role in WRITE_ACTIONS[action] else "focas.readonly.role"
+    if validated:
+        return "focas.readonly.validated"
+    return None
 
 
 # --- consensus ------------------------------------------------------------------------------

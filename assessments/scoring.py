@@ -404,3 +404,64 @@ def rank_areas_for_plan(area_scores: pd.DataFrame) -> list[str]:
     frame["unscored"] = frame["area_score"].isna()
     ordered = frame.sort_values(["unscored", "area_score", "area_code"], kind="stable", na_position="last")
     return ordered["area_code"].tolist()
+
+
+# --- a participant's row typed in one go (the workshop's read-aloud entry) -------------------
+
+# What a facilitator types for "no sabe" / left blank on the paper sheet.
+BLANK_MARKS = frozenset({"-", "."})
+_ROW_SEPARATORS = re.compile(r"[\s,;/|]+")
+
+
+def _row_tokens(text: str, *, scale_max: int) -> list[str]:
+    """Split a typed row: by separators when there are any, else one symbol per score on one-digit scales."""
+    text = text.strip()
+    if _ROW_SEPARATORS.search(text):
+        return [token for token in _ROW_SEPARATORS.split(text) if token]
+    if scale_max <= 9:
+        return list(text)
+    return [text]
+
+
+def parse_score_row(
+    text: str,
+    *,
+    codes: Sequence[str],
+    scale_min: int = SCALE_MIN,
+    scale_max: int = SCALE_MAX,
+    line: int = 1,
+    participant: str = "—",
+) -> list[int | None]:
+    """One participant's scores for an area's indicators, in order, from a typed row (None = blank).
+
+    ``"3 2 4 1"``, ``"3,2,4,1"`` or (one-digit scales) ``"3241"``; ``-`` or ``.`` leaves an indicator
+    blank ("no sabe"). The whole row is checked before anything is returned: a wrong count, or a value
+    that is not a whole number on the scale, raises ValidationFailed naming the line, participant,
+    position and indicator, and the allowed range.
+    """
+    if scale_min >= scale_max:
+        raise ValueError(f"empty scale {scale_min}..{scale_max}")
+    params = {"line": line, "participant": participant, "min": scale_min, "max": scale_max, "expected": len(codes)}
+    tokens = _row_tokens(text or "", scale_max=scale_max)
+    if not tokens:
+        raise ValidationFailed("focas.row.empty", **params)
+    if len(tokens) != len(codes):
+        raise ValidationFailed("focas.row.count", got=len(tokens), first=codes[0] if codes else "—",
+                               last=codes[-1] if codes else "—", **params)
+    scores: list[int | None] = []
+    for position, (token, code) in enumerate(zip(tokens, codes), start=1):
+        if token in BLANK_MARKS:
+            scores.append(None)
+            continue
+        where = {**params, "position": position, "indicator": code}
+        score = parse_whole_number(token, not_number_key="focas.row.not_number",
+                                   not_integer_key="focas.row.not_integer", params=where)
+        if not scale_min <= score <= scale_max:
+            raise ValidationFailed("focas.row.off_scale", value=token, **where)
+        scores.append(score)
+    return scores
+
+
+def format_score_row(scores: Iterable[int | None]) -> str:
+    """A row as the facilitator would type it back: ``3 2 - 1``."""
+    return " ".join("-" if score is None or pd.isna(score) else str(int(score)) for score in scores)

@@ -5,25 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from assessments import capacity_plan, scoring
+from assessments import capacity_plan, focas, scoring
 from db.engine import write_session
 from db.models.base import ITEM_STATUSES
 from db.queries import focas as queries
-from db.queries import registry
+from pages import _focas_widgets as widgets
 from pages import ui
 
 t = ui.t
 lang = ui.lang()
-
-
-def remembered_select(label: str, options: list, key: str, format_func):
-    """A selectbox whose choice survives page switches (shared with the workshop page)."""
-    value_key = f"{key}_value"
-    remembered = st.session_state.get(value_key)
-    index = options.index(remembered) if remembered in options else 0
-    chosen = st.selectbox(label, options=options, index=index, format_func=format_func, key=key)
-    st.session_state[value_key] = chosen
-    return chosen
 
 
 def save(work, *, success: str | None = None):
@@ -38,24 +28,13 @@ st.caption(t("capplan.caption"))
 for kind, message in st.session_state.pop("capplan.flash", []):
     getattr(st, kind)(message)
 
-clusters = ui.read(registry.clusters)
-if clusters.empty:
-    st.info(t("focas.no_clusters"))
-    st.stop()
-departments = list(dict.fromkeys(clusters["department_code"]))
-department_names = dict(zip(clusters["department_code"], clusters["department"]))
-c1, c2, c3 = st.columns([1, 1.2, 2])
-with c1:
-    department = remembered_select(t("common.department"), departments, "focas.department", department_names.get)
-in_department = clusters.loc[clusters["department_code"] == department]
-cluster_names = dict(zip(in_department["id"], in_department["name"]))
-with c2:
-    cluster_id = remembered_select(t("common.cluster"), list(cluster_names), "focas.cluster", cluster_names.get)
-members = ui.read(registry.cluster_members, cluster_id)
-member_names = {row["id"]: f"{row['name']} ({t('level.' + row['level'])})" for row in members.to_dict("records")}
-with c3:
-    government_id = remembered_select(t("common.government"), list(member_names), "focas.government",
-                                      member_names.get)
+cluster_id, government_id, _ = widgets.government_picker(with_round=False)
+# targets are the program's (managers); the plan's interventions also the cluster's facilitators
+plan_blocked = focas.read_only_reason(ui.actor(), "plan.write", government_id=government_id, cluster_id=cluster_id)
+targets_blocked = focas.read_only_reason(ui.actor(), "target.write", government_id=government_id,
+                                         cluster_id=cluster_id)
+if plan_blocked and targets_blocked:
+    st.info(t(plan_blocked), icon=":material/visibility:")
 
 context = ui.read(queries.plan_areas, government_id)
 instrument = ui.read(queries.instrument, context["instrument_id"])
@@ -83,22 +62,28 @@ frame = pd.DataFrame({
     "target_end": [target_of.get((c, "end")) for c in codes],
 }).astype({"baseline": float, "midpoint": float, "target_midpoint": float, "end": float, "target_end": float})
 number = {"format": "%.2f", "width": "small"}
-with st.form("capplan.targets_form"):
-    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"capplan.targets.{government_id}", placeholder="",
-                            column_config={
-                                "area": st.column_config.TextColumn(t("focas.area"), disabled=True, width="large"),
-                                "baseline": st.column_config.NumberColumn(t("round.baseline"), disabled=True, **number),
-                                "midpoint": st.column_config.NumberColumn(t("round.midpoint"), disabled=True,
-                                                                          **number),
-                                "target_midpoint": st.column_config.NumberColumn(
-                                    t("capplan.targets.midpoint"), step=0.1, min_value=float(instrument.scale_min),
-                                    max_value=float(instrument.scale_max), **number),
-                                "end": st.column_config.NumberColumn(t("round.end"), disabled=True, **number),
-                                "target_end": st.column_config.NumberColumn(
-                                    t("capplan.targets.end"), step=0.1, min_value=float(instrument.scale_min),
-                                    max_value=float(instrument.scale_max), **number),
-                            })
-    submitted = st.form_submit_button(t("capplan.targets.save"), type="primary")
+target_columns = {
+    "area": st.column_config.TextColumn(t("focas.area"), disabled=True, width="large"),
+    "baseline": st.column_config.NumberColumn(t("round.baseline"), disabled=True, **number),
+    "midpoint": st.column_config.NumberColumn(t("round.midpoint"), disabled=True, **number),
+    "target_midpoint": st.column_config.NumberColumn(
+        t("capplan.targets.midpoint"), step=0.1, min_value=float(instrument.scale_min),
+        max_value=float(instrument.scale_max), **number),
+    "end": st.column_config.NumberColumn(t("round.end"), disabled=True, **number),
+    "target_end": st.column_config.NumberColumn(
+        t("capplan.targets.end"), step=0.1, min_value=float(instrument.scale_min),
+        max_value=float(instrument.scale_max), **number),
+}
+submitted = False
+if targets_blocked:
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=target_columns)
+    if not plan_blocked:
+        st.caption(t("focas.readonly.targets"))
+else:
+    with st.form("capplan.targets_form"):
+        edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"capplan.targets.{government_id}",
+                                placeholder="", column_config=target_columns)
+        submitted = st.form_submit_button(t("capplan.targets.save"), type="primary")
 if submitted:
     changes, expected = {}, {}
     for code, (_, before), (_, after) in zip(codes, frame.iterrows(), edited.iterrows()):
@@ -184,6 +169,8 @@ else:
         "planned_start": t("capplan.field.start"), "planned_end": t("capplan.field.end"),
         "status": t("capplan.field.status")})
 
+if plan_blocked:
+    st.stop()
 with st.expander(t("capplan.items.add_title"), expanded=items.empty):
     data = item_form(f"capplan.add.{government_id}", None)
     if data and save(lambda s: capacity_plan.add_plan_item(session=s, actor=ui.actor(), government_id=government_id,

@@ -12,9 +12,9 @@ from assessments.errors import Conflict, DomainError, ValidationFailed
 from assessments.instruments import MANDATORY_AREA_CODES
 from assessments.scoring import validate_score
 from db.engine import write_session
-from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, ROUNDS, SEXES
+from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
 from db.queries import focas as queries
-from db.queries import registry
+from pages import _focas_widgets as widgets
 from pages import ui
 
 t = ui.t
@@ -23,16 +23,6 @@ SECTIONS = ("participants", "scores", "results", "instrument", "validation")
 # fixed pixel widths keep the grid compact and let browser tests find a cell by position
 GRID_WHO_WIDTH = 240
 GRID_CELL_WIDTH = 90
-
-
-def remembered_select(label: str, options: list, key: str, format_func, **kwargs):
-    """A selectbox whose choice survives page switches (its value is kept outside the widget's key)."""
-    value_key = f"{key}_value"
-    remembered = st.session_state.get(value_key)
-    index = options.index(remembered) if remembered in options else 0
-    chosen = st.selectbox(label, options=options, index=index, format_func=format_func, key=key, **kwargs)
-    st.session_state[value_key] = chosen
-    return chosen
 
 
 def save(work, *, success: str | None = None):
@@ -58,27 +48,9 @@ st.title(t("focas.title"))
 st.caption(t("focas.caption"))
 show_flash()
 
-clusters = ui.read(registry.clusters)
-if clusters.empty:
-    st.info(t("focas.no_clusters"))
-    st.stop()
-departments = list(dict.fromkeys(clusters["department_code"]))
-department_names = dict(zip(clusters["department_code"], clusters["department"]))
-left, mid, right, last = st.columns([1, 1.2, 2, 1])
-with left:
-    department = remembered_select(t("common.department"), departments, "focas.department", department_names.get)
-in_department = clusters.loc[clusters["department_code"] == department]
-cluster_names = dict(zip(in_department["id"], in_department["name"]))
-with mid:
-    cluster_id = remembered_select(t("common.cluster"), list(cluster_names), "focas.cluster", cluster_names.get)
-members = ui.read(registry.cluster_members, cluster_id)
-member_names = {row["id"]: f"{row['name']} ({t('level.' + row['level'])})" for row in members.to_dict("records")}
-with right:
-    government_id = remembered_select(t("common.government"), list(member_names), "focas.government",
-                                      member_names.get)
-with last:
-    round_name = remembered_select(t("common.round"), list(ROUNDS), "focas.round",
-                                  {r: t(f"round.{r}") for r in ROUNDS}.get)
+cluster_id, government_id, round_name = widgets.government_picker(with_round=True)
+# who may change this government's workshop (the services refuse anyway; this hides what would be refused)
+blocked = focas.read_only_reason(ui.actor(), "assessment.write", government_id=government_id, cluster_id=cluster_id)
 
 rounds = ui.read(queries.government_assessments, government_id)
 if not rounds.empty:
@@ -90,6 +62,10 @@ if not rounds.empty:
     st.caption(status_line)
 existing = rounds.loc[rounds["round"] == round_name]
 
+if existing.empty and blocked:
+    st.info(t(blocked), icon=":material/visibility:")
+    st.caption(t("focas.readonly.no_assessment", round=t(f"round.{round_name}")))
+    st.stop()
 if existing.empty:
     st.subheader(t("focas.start.title", round=t(f"round.{round_name}")))
     if round_name != "baseline":
@@ -126,29 +102,39 @@ st.markdown(f"**{header['government']}** · {t('round.' + header['round'])} · {
 if validated:
     st.success(t("focas.validated_on", when=header["validated_at"].strftime("%d/%m/%Y %H:%M"),
                  who=header["validated_by"] or "—"), icon=":material/lock:")
+if blocked:
+    st.info(t(blocked), icon=":material/visibility:")
+    reason = None
+elif validated:
     with st.expander(t("focas.locked.correct"), expanded=bool(st.session_state.get("focas.reason"))):
         st.caption(t("focas.locked.help"))
         st.text_input(t("focas.locked.reason"), key="focas.reason", max_chars=400)
     reason = (st.session_state.get("focas.reason") or "").strip() or None
+    if not reason:
+        st.info(t("focas.readonly.validated"), icon=":material/lock:")
 else:
     st.info(t("focas.draft_autosave"), icon=":material/save:")
     reason = None
-editable = not validated or bool(reason)
+editable = not blocked and (not validated or bool(reason))
 
 with st.expander(t("focas.details.title")):
-    with st.form(f"focas.details.{assessment_id}"):
-        c1, c2, c3 = st.columns(3)
-        new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format="DD/MM/YYYY")
-        new_place = c2.text_input(t("focas.field.place"), value=header["place"])
-        new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"])
-        new_notes = st.text_area(t("common.notes"), value=header["notes"])
-        if st.form_submit_button(t("common.save"), disabled=not editable):
-            if save(lambda s: focas.update_details(
-                    session=s, actor=ui.actor(), assessment_id=assessment_id, workshop_date=new_date,
-                    place=new_place, facilitator=new_facilitator, notes=new_notes,
-                    expected_updated_at=header["updated_at"], reason=reason)):
-                flash(t("common.saved"))
-                st.rerun()
+    if blocked:
+        st.markdown(f"{t('focas.field.date')}: {header['workshop_date'] or '—'} · {t('focas.field.place')}: "
+                    f"{header['place'] or '—'} · {t('focas.field.facilitator')}: {header['facilitator'] or '—'}")
+    else:
+        with st.form(f"focas.details.{assessment_id}"):
+            c1, c2, c3 = st.columns(3)
+            new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format="DD/MM/YYYY")
+            new_place = c2.text_input(t("focas.field.place"), value=header["place"])
+            new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"])
+            new_notes = st.text_area(t("common.notes"), value=header["notes"])
+            if st.form_submit_button(t("common.save"), disabled=not editable):
+                if save(lambda s: focas.update_details(
+                        session=s, actor=ui.actor(), assessment_id=assessment_id, workshop_date=new_date,
+                        place=new_place, facilitator=new_facilitator, notes=new_notes,
+                        expected_updated_at=header["updated_at"], reason=reason)):
+                    flash(t("common.saved"))
+                    st.rerun()
 
 section = st.segmented_control(
     t("focas.section"), options=list(SECTIONS), format_func={s: t(f"focas.section.{s}") for s in SECTIONS}.get,
@@ -198,10 +184,12 @@ def participants_section() -> None:
 
     # no clear_on_submit: a refused participant keeps what was typed; a saved one gets a fresh, empty form
     generation = st.session_state.get("focas.new_generation", 0)
-    with st.form(f"focas.add_participant.{generation}"):
-        st.markdown(f"**{t('focas.participant.add')}**")
-        data = participant_fields(f"focas.new.{generation}")
-        added = st.form_submit_button(t("focas.participant.add_button"), type="primary", disabled=not editable)
+    added = False
+    if not blocked:
+        with st.form(f"focas.add_participant.{generation}"):
+            st.markdown(f"**{t('focas.participant.add')}**")
+            data = participant_fields(f"focas.new.{generation}")
+            added = st.form_submit_button(t("focas.participant.add_button"), type="primary", disabled=not editable)
     if added:
         row = save(lambda s: focas.add_participant(session=s, actor=ui.actor(), assessment_id=assessment_id,
                                                    data=data, reason=reason))
@@ -223,6 +211,8 @@ def participants_section() -> None:
         "sex": t("focas.participant.sex"), "indigenous": t("focas.participant.indigenous"),
         "role": t("focas.participant.role"), "organisation": t("focas.participant.organisation"),
         "n_scores": t("focas.participant.n_scores")})
+    if blocked:
+        return
 
     with st.expander(t("focas.participant.edit")):
         records = {r["id"]: r for r in people.to_dict("records")}
@@ -500,14 +490,20 @@ def scores_section() -> None:
     st.session_state["focas.area_value"] = area_code
     area = areas[area_code]
     st.markdown(f"**{area.code} · {area.name.get(lang)}**" + (f" · {t('focas.mandatory')}" if area.mandatory else ""))
-    with st.expander(t("focas.scores.descriptors"), expanded=False):
-        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+    views = ("individual", "rows", "consensus")
     view = st.segmented_control(
-        t("focas.scores.view"), options=["individual", "consensus"], required=True, key="focas.view",
-        format_func={"individual": t("focas.scores.view.individual"),
-                     "consensus": t("focas.scores.view.consensus")}.get,
+        t("focas.scores.view"), options=list(views), required=True, key="focas.view",
+        format_func={v: t(f"focas.scores.view.{v}") for v in views}.get,
         default=st.session_state.get("focas.view_value", "individual"), label_visibility="collapsed")
     st.session_state["focas.view_value"] = view
+    if view == "rows":
+        # the levels stay in sight while sheets are read aloud
+        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+        widgets.row_entry(assessment_id=assessment_id, area=area, scale_text=scale_text, editable=editable,
+                          reason=reason)
+        return
+    with st.expander(t("focas.scores.descriptors"), expanded=False):
+        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
     # one editor on screen at a time: a second editor redrawn while the first has the keyboard costs keystrokes
     if view == "individual":
         st.caption(t("focas.scores.keyboard"))
@@ -568,6 +564,16 @@ def instrument_section() -> None:
     default = ui.read(queries.instrument, ui.read(queries.default_focas_id))
     names = {a.code: a.name.get(lang) for a in default.areas}
     names.update({a.code: a.name.get(lang) for a in instrument.areas})
+    if not blocked:
+        customise_forms(current, names)
+    for area in instrument.areas:
+        badge = f" · {t('focas.mandatory')}" if area.mandatory else ""
+        with st.expander(f"{area.code} · {area.name.get(lang)}{badge}"):
+            st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+
+
+def customise_forms(current: list[str], names: dict[str, str]) -> None:
+    """The counterpart's own version: which areas, and indicators of their own."""
     options = current + [c for c in names if c not in current]
     with st.form("focas.areas_form"):
         chosen = st.multiselect(t("focas.instrument.areas"), options, default=current, key=f"focas.areas.{header['instrument_id']}",
@@ -599,17 +605,13 @@ def instrument_section() -> None:
         if row:
             flash(t("focas.instrument.new_version", version=row.version))
             st.rerun()
-    for area in instrument.areas:
-        badge = f" · {t('focas.mandatory')}" if area.mandatory else ""
-        with st.expander(f"{area.code} · {area.name.get(lang)}{badge}"):
-            st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
 
 
 # --- validation and history -------------------------------------------------------------------
 
 
 def validation_section() -> None:
-    if not validated:
+    if not validated and not blocked:
         st.markdown(t("focas.validate.explain"))
         if st.button(t("focas.validate.button"), type="primary", key="focas.validate"):
             if save(lambda s: focas.validate_assessment(session=s, actor=ui.actor(), assessment_id=assessment_id)):
