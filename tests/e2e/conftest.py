@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+expect.set_options(timeout=30_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -127,12 +130,41 @@ def page(browser, tmp_path) -> Iterator:
     context.close()
 
 
-def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished running the script for what is on screen."""
+# Streamlit marks the app root "initial" before the first run, "running" while the script runs and
+# "notRunning" once it finished. Between two runs (st.rerun, a widget's rerun, a fragment) the root
+# can read "notRunning" for a moment, and on a slow machine the elements of the finished run may
+# still be arriving; so "ready" means: not running, nothing stale, and the same elements on screen
+# for a short quiet period.
+_SETTLED = """(quiet) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const now = Date.now();
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning'
+      || document.querySelector("[data-stale='true']")
+      || document.querySelector("[data-testid='stAppSkeleton'], [data-testid='stSkeleton']")) {
+    window.__focasSettled = null;
+    return false;
+  }
+  const shape = document.querySelectorAll("[data-testid='stElementContainer']").length;
+  const seen = window.__focasSettled;
+  if (!seen || seen.shape !== shape) { window.__focasSettled = {shape: shape, since: now}; return false; }
+  return now - seen.since >= quiet;
+}"""
+
+
+def wait_for_app(page, *, quiet_ms: int = 400) -> None:
+    """Wait until Streamlit has finished running the script for what is on screen, and it has settled."""
     page.wait_for_selector("[data-testid='stApp']", state="attached")
-    page.wait_for_function(
-        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
-        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
-        timeout=30_000,
-    )
-    page.wait_for_timeout(300)
+    page.wait_for_function(_SETTLED, arg=quiet_ms, timeout=60_000, polling=100)
+
+
+def eventually(read, expected, *, timeout: float = 20.0, interval: float = 0.25):
+    """``read()`` once it equals ``expected`` (a save from the browser lands after its rerun), else its last value.
+
+    The caller still asserts on the returned value, so a wrong result fails with the real difference.
+    """
+    deadline = time.monotonic() + timeout
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = read()
+    return value

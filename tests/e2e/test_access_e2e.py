@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 import sqlalchemy as sa
 
 from tests.e2e.conftest import wait_for_app
@@ -61,13 +62,14 @@ def test_evaluator_finds_no_way_to_change_data(demo_db_url, app_factory, page, t
 
     page.goto(app.url)
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Ingresar a FOCAS · QSIP").is_visible()
+    expect(page.get_by_role("heading", name="Ingresar a FOCAS · QSIP")).to_be_visible()
     log_in(page, app.url, "evaluator", "mala-clave")
-    assert page.get_by_text("Usuario o contraseña incorrectos.").is_visible()
+    expect(page.get_by_text("Usuario o contraseña incorrectos.")).to_be_visible()
     log_in(page, app.url, "evaluator", "demo-evaluator")
     page.get_by_text("Evaluador demo · Evaluador(a)").wait_for()
 
     links = page.locator("[data-testid='stSidebarNav'] a")
+    links.first.wait_for()
     names = [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
     assert len(names) >= 10
     pressed: dict[str, list[str]] = {}
@@ -91,14 +93,14 @@ def test_evaluator_finds_no_way_to_change_data(demo_db_url, app_factory, page, t
             button.click()
             wait_for_app(page)
         pressed[name] = labels
-        assert page.locator("[data-testid='stException']").count() == 0, name
+        expect(page.locator("[data-testid='stException']"), name).to_have_count(0)
 
     # every button pressed, and not one row changed; the only trail the evaluator left is logging in
     assert table_counts(demo_db_url) == before
     assert set(audit_actions(demo_db_url, "evaluator")) <= {"login", "login_failed", "export"}
     page.locator("[data-testid='stSidebarNav'] a", has_text="Administración").first.click()
     wait_for_app(page)
-    assert page.get_by_text("Solo un administrador gestiona cuentas").is_visible()
+    expect(page.get_by_text("Solo un administrador gestiona cuentas")).to_be_visible()
     print(f"\n[access e2e] pages visited={len(names)} buttons pressed="
           f"{sum(len(v) for v in pressed.values())} rows changed=0 :: {pressed}")
 
@@ -122,7 +124,7 @@ def test_first_administrator_on_a_new_installation(db_url, app_factory, page):
     app = app_factory(db_url, env=LOGIN_ON)
     page.goto(app.url)
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Primera cuenta de administrador").is_visible()
+    expect(page.get_by_role("heading", name="Primera cuenta de administrador")).to_be_visible()
     page.get_by_label("Usuario").fill("jefa")
     page.get_by_label("Contraseña", exact=True).fill("clave-segura-1")
     page.get_by_label("Repita la contraseña").fill("clave-segura-1")
@@ -132,4 +134,4 @@ def test_first_administrator_on_a_new_installation(db_url, app_factory, page):
     page.get_by_role("button", name="Cerrar sesión").click()
     page.get_by_role("heading", name="Ingresar a FOCAS · QSIP").wait_for()
     log_in(page, app.url, "admin", "demo-admin")
-    assert page.get_by_text("Usuario o contraseña incorrectos.").is_visible()
+    expect(page.get_by_text("Usuario o contraseña incorrectos.")).to_be_visible()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import eventually, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -102,7 +102,7 @@ def test_typed_scores_are_saved_at_once_and_survive_a_reload(workshop, app_facto
     page.wait_for_timeout(500)
     wait_for_app(page)
     page.screenshot(path=str(tmp_path / "typed.png"), full_page=True)
-    assert saved_scores(assessment_id) == SHEETS, app.log()[-2000:]
+    assert eventually(lambda: saved_scores(assessment_id), SHEETS) == SHEETS, app.log()[-2000:]
 
     # a bad value is refused with a message naming the cell, and nothing changes in the database
     error = page.get_by_text("P02 · ADM-03: 7 está fuera de la escala (1 a 4)")
@@ -129,5 +129,5 @@ def test_typed_scores_are_saved_at_once_and_survive_a_reload(workshop, app_facto
     for code, scores in SHEETS.items():
         row = texts.index(next(t for t in texts if t.startswith(code)))
         assert texts[row + 1:row + 5] == [str(s) for s in scores]
-    assert page.get_by_text("12 de 12 puntajes ingresados").is_visible()
+    expect(page.get_by_text("12 de 12 puntajes ingresados")).to_be_visible()
     assert saved_scores(assessment_id) == SHEETS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_for_app
 from tests.test_progress_views import build_dataset
@@ -25,16 +25,16 @@ def test_overview_figures_link_to_their_filtered_detail(progress_app, page):
     app, _ = progress_app
     page.goto(f"{app.url}/?lang=en&dept=22")
     wait_for_app(page)
-    metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
+    metrics = page.get_by_test_id("stMetricValue")
     # San Martín: 1 cluster formed of 4 planned; G1, G2, G3 with a validated baseline
-    assert metrics[:2] == ["1 / 4", "3"]
+    expect(metrics.nth(0)).to_have_text("1 / 4")
+    expect(metrics.nth(1)).to_have_text("3")
     page.get_by_role("link", name="See progress against area targets").click()
     wait_for_app(page)
     assert re.search(r"/progress\?.*dept=22", page.url) and "view=targets" in page.url
-    selected = page.get_by_role("tab", selected=True)
-    assert selected.inner_text().strip() == "Area targets"
+    expect(page.get_by_role("tab", selected=True)).to_have_text("Area targets")
     # the filter survived the link: still San Martín, and the note counts its three governments
-    assert page.get_by_text(re.compile(r"2 of 3 governments have comparable indicators")).is_visible()
+    expect(page.get_by_text(re.compile(r"2 of 3 governments have comparable indicators"))).to_be_visible()
     # tabs are lazy: opening another one reruns the page and draws its charts
     page.get_by_role("tab", name="QSIP trends").click()
     wait_for_app(page)
@@ -47,9 +47,8 @@ def test_progress_charts_render_offline_and_export_their_table(progress_app, pag
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith((app.url, "data:", "blob:")) else None)
     page.goto(f"{app.url}/progress?lang=es&gov={dataset['gov']['2205']}")
     wait_for_app(page)
-    page.wait_for_selector(".js-plotly-plot")
-    assert page.locator(".js-plotly-plot").count() >= 2
-    assert page.get_by_test_id("stMetricValue").first.inner_text() == "1.75"
+    page.locator(".js-plotly-plot").nth(1).wait_for()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1.75")
     # nothing the app, its charts or its icons draw may leave the machine
     assert external == [], external
     page.get_by_text("Ver los datos del gráfico").first.click()
@@ -73,10 +72,10 @@ def test_result_sheet_prints_only_the_sheet_and_downloads_offline_html(progress_
     app, dataset = progress_app
     page.goto(f"{app.url}/result-sheets?lang=en&cluster={dataset['c1']}")
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Lamas").is_visible()
+    expect(page.get_by_role("heading", name="Lamas")).to_be_visible()
     page.emulate_media(media="print")
-    assert not page.get_by_test_id("stSidebar").is_visible()
-    assert not page.get_by_test_id("stDownloadButton").first.is_visible()
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    expect(page.get_by_test_id("stDownloadButton").first).to_be_hidden()
     page.emulate_media(media="screen")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download sheet (HTML, works offline)").click()

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_for_app
 
@@ -59,7 +59,7 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     type_questionnaire(page, respondent_type="Usuario", code="E2E-001", ratings="454332215545")
     page.get_by_text(re.compile(r"Cuestionario n\.° \d+ guardado")).wait_for()
     # the form came back empty for the next questionnaire
-    assert page.get_by_role("textbox", name=re.compile("^EFT-01 ")).input_value() == ""
+    expect(page.get_by_role("textbox", name=re.compile("^EFT-01 "))).to_have_value("")
     type_questionnaire(page, respondent_type="Proveedor", code="E2E-002", ratings="555544443333")
     page.screenshot(path=str(tmp_path / "qsip_feedback.png"), full_page=True)
 
@@ -91,9 +91,12 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     page.reload()
     wait_for_app(page)
     page.get_by_role("tab", name="Cuestionarios").click()
+    panel_cells = page.locator("[role='tabpanel'] [data-testid='stDataFrame'] [role='gridcell']")
+    panel_cells.filter(has_text="E2E-002").first.wait_for(state="attached")
     respondents = shown_table_text(page)
     assert "E2E-001" in respondents and "E2E-002" in respondents
     page.get_by_role("tab", name="Hoja de ruta").click()
+    panel_cells.filter(has_text="Aviso radial en awajún").first.wait_for(state="attached")
     page.screenshot(path=str(tmp_path / "qsip_roadmap.png"), full_page=True)
     assert "Aviso radial en awajún con los horarios del CRED" in shown_table_text(page)
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import eventually, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_score_two_provinces_and_create_the_cluster_from_the_winner(db_url, app_
     app = app_factory(db_url, env={"FOCAS_AUTH": "off"})
     page.goto(f"{app.url}/selection")
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Selección de clústeres").is_visible()
+    expect(page.get_by_role("heading", name="Selección de clústeres")).to_be_visible()
 
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name="Madre de Dios (17)").click()
@@ -57,13 +57,15 @@ def test_score_two_provinces_and_create_the_cluster_from_the_winner(db_url, app_
 
     # Manu (5 + 1) / 2 = 3, Tahuamanu (2 + 1) / 2 = 1.5, Tambopata 1 (only the P20 fact)
     record_id = selection.records("17")["id"].iloc[0]
+
+    def saved_scores() -> list[float]:
+        with read_session() as session:
+            return sorted(session.execute(sa.select(SelectionScore.score)).scalars())
+
+    assert eventually(saved_scores, [1.0, 1.0, 1.0, 2.0, 5.0]) == [1.0, 1.0, 1.0, 2.0, 5.0]
     ranking = selection.ranking(record_id)
     assert list(ranking["name"]) == ["Manu", "Tahuamanu", "Tambopata"]
     assert ranking["total"].tolist() == [3.0, 1.5, 1.0]
-
-    with read_session() as session:
-        saved = sorted(session.execute(sa.select(SelectionScore.score)).scalars())
-    assert saved == [1.0, 1.0, 1.0, 2.0, 5.0]
 
     # the winner is offered first; give the cluster a sector and create it
     winner = page.get_by_test_id("stSelectbox").filter(has_text="Provincia ganadora")

@@ -8,6 +8,7 @@ import json
 import zipfile
 
 import pytest
+from playwright.sync_api import expect
 from pyxform.xls2xform import convert
 
 from tests.e2e.conftest import wait_for_app
@@ -19,7 +20,7 @@ def test_download_merge_and_xlsform(demo_db_url, app_factory, page, tmp_path):
     app = app_factory(demo_db_url, env={"FOCAS_AUTH": "off", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
     page.goto(f"{app.url}/snapshots")
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Instantáneas de datos (snapshots) e intercambio").is_visible()
+    expect(page.get_by_role("heading", name="Instantáneas de datos (snapshots) e intercambio")).to_be_visible()
     page.get_by_role("button", name="Preparar snapshot").click()
     page.get_by_text("Snapshot listo").wait_for(timeout=120_000)
     wait_for_app(page)
@@ -53,7 +54,7 @@ def test_download_merge_and_xlsform(demo_db_url, app_factory, page, tmp_path):
     wait_for_app(page)
     page.screenshot(path=str(tmp_path / "snapshot_hostile.png"), full_page=True)
     page.get_by_text("ruta peligrosa").wait_for()
-    assert not page.get_by_text("No hubo cambios").is_visible()
+    expect(page.get_by_text("No hubo cambios")).to_be_hidden()
 
     page.get_by_role("tab", name="KoboToolbox / ODK").click()
     with page.expect_download() as form_info:
@@ -89,7 +90,7 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(demo_db_url, app_factory, 
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("Conflicts to resolve").wait_for(timeout=120_000)
     wait_for_app(page)
-    assert page.get_by_text("1 conflicts").is_visible()
+    expect(page.get_by_text("1 conflicts")).to_be_visible()
     page.screenshot(path=str(tmp_path / "snapshot_conflict.png"), full_page=True)
     page.locator("[data-testid='stMultiSelect']").click()
     page.get_by_role("option", name=f"cluster · {str(cluster.id)[:8]} · notes").click()
