@@ -359,3 +359,30 @@ def test_auth_off_ignores_cookies_and_writes_none(db_url, monkeypatch):
     at.run()
     assert at.session_state["actor"] == LOCAL_USER
     assert gate.COOKIE_KEY not in at.session_state and gate.TRIED_KEY not in at.session_state
+
+
+def test_an_active_session_writes_last_seen_once_a_minute_and_slides_the_cookie(db_url, monkeypatch):
+    make_user("jefa", role="admin")
+    _, saved = log_in("jefa")
+    browser_sends(monkeypatch, saved.token)
+    at = dashboard()
+    at.run()
+    assert at.title[0].value == "Programme overview"
+    first_stamp = at.session_state[gate.COOKIE_KEY]["stamp"]
+    two_minutes_ago = datetime.now(timezone.utc) - timedelta(minutes=2)
+    with write_session() as session:
+        auth_sessions.touch(session=session, session_id=saved.id, now=two_minutes_ago)
+    next_run = dashboard()
+    for key in ("actor", gate.LAST_SEEN_KEY, gate.SAVED_ID_KEY, gate.TOKEN_KEY, gate.TRIED_KEY, gate.COOKIE_KEY):
+        next_run.session_state[key] = at.session_state[key]
+    next_run.run()
+    assert next_run.title[0].value == "Programme overview"
+    seen = saved_row(saved.id).last_seen_at
+    assert datetime.now(timezone.utc) - seen < timedelta(seconds=30)
+    cookie = next_run.session_state[gate.COOKIE_KEY]
+    assert cookie["stamp"] == seen.isoformat() != first_stamp and cookie["token"] == saved.token
+    again = dashboard()  # within the minute: nothing written
+    for key in ("actor", gate.LAST_SEEN_KEY, gate.SAVED_ID_KEY, gate.TOKEN_KEY, gate.TRIED_KEY, gate.COOKIE_KEY):
+        again.session_state[key] = next_run.session_state[key]
+    again.run()
+    assert saved_row(saved.id).last_seen_at == seen
