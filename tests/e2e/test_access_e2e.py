@@ -29,7 +29,7 @@ def table_counts(db_url: str) -> dict[str, int]:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as connection:
-            names = [n for n in sa.inspect(connection).get_table_names() if n not in ("audit_event", "app_meta")]
+            names = [n for n in sa.inspect(connection).get_table_names() if n not in ("audit_event", "app_meta", "auth_session")]
             return {n: connection.execute(sa.text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
     finally:
         engine.dispose()
