@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from assessments import clusters as cluster_service
-from assessments.access import can
 from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
@@ -28,6 +27,7 @@ department = st.selectbox(
     key="clusters.department",
 )
 st.session_state["clusters.department_value"] = department
+writable = ui.can_write("cluster.write")  # otherwise the registry is shown read-only, with one line saying why
 
 
 def label_of(row) -> str:
@@ -123,12 +123,12 @@ else:
             st.warning(warning.message(ui.lang()))
     else:
         st.success(t("clusters.no_warnings"))
-    if can(ui.actor(), "cluster.write"):
+    if writable:
         with st.expander(t("clusters.edit")):
             existing = registry.cluster_row(selected)
             cluster_form(key=f"cluster_edit_form_{st.session_state.get('clusters.form_generation', 0)}", existing=existing, member_ubigeos=list(members["ubigeo"]))
 
-if can(ui.actor(), "cluster.write"):
+if writable:
     with st.expander(t("clusters.create"), expanded=frame.empty):
         cluster_form(key=f"cluster_create_form_{st.session_state.get('clusters.form_generation', 0)}",
                      existing=None, member_ubigeos=[])

@@ -48,6 +48,7 @@ period = right.selectbox(t("gcd.period"), options=period_options, format_func=gc
 
 if message := st.session_state.pop("gcd.flash", None):
     st.success(message)
+writable = ui.can_write("gcd.write")  # otherwise the GCD is shown read-only, with one line saying why
 
 members = ui.read(gcd.members, department, period)
 report = ui.read(gcd.composition, department, period)
@@ -132,9 +133,10 @@ def member_form(key: str, existing: dict | None) -> None:
         st.rerun()
 
 
-with st.expander(t("gcd.member_add"), expanded=members.empty):
-    member_form(f"gcd.add_member_form.{st.session_state.get('gcd.form_version', 0)}", None)
-if not members.empty:
+if writable:
+    with st.expander(t("gcd.member_add"), expanded=members.empty):
+        member_form(f"gcd.add_member_form.{st.session_state.get('gcd.form_version', 0)}", None)
+if writable and not members.empty:
     with st.expander(t("gcd.member_edit")):
         member_rows = {r["id"]: r for r in members.to_dict("records")}
         chosen = st.selectbox(t("gcd.pick_member"), options=list(member_rows),
@@ -200,9 +202,10 @@ def meeting_form(key: str, existing: dict | None) -> None:
         st.rerun()
 
 
-with st.expander(t("gcd.meeting_add"), expanded=meetings.empty and not members.empty):
-    meeting_form(f"gcd.add_meeting_form.{st.session_state.get('gcd.form_version', 0)}", None)
-if not meetings.empty:
+if writable:
+    with st.expander(t("gcd.meeting_add"), expanded=meetings.empty and not members.empty):
+        meeting_form(f"gcd.add_meeting_form.{st.session_state.get('gcd.form_version', 0)}", None)
+if writable and not meetings.empty:
     with st.expander(t("gcd.meeting_edit")):
         meeting_rows = {r["id"]: r for r in meetings.to_dict("records")}
         chosen_meeting = st.selectbox(

@@ -11,6 +11,7 @@ import streamlit as st
 from assessments import qsip as service
 from assessments import qsip_charts as charts
 from assessments import qsip_summary as summary
+from assessments.access import can
 from assessments.i18n import translator
 from db.engine import write_session
 from db.queries import qsip as queries
@@ -79,6 +80,9 @@ cluster_id = st.selectbox(t("common.cluster"), options=cluster_ids, format_func=
                           index=cluster_ids.index(remembered) if remembered in cluster_ids else 0, key="qsip.cluster")
 st.session_state["qsip.cluster_value"] = cluster_id
 cluster_sectors = list(clusters.loc[clusters["id"] == cluster_id, "sectors"].iloc[0])
+# an actor who may not write in this cluster sees the audits read-only (one line says why)
+writable = ui.can_write("audit.write", cluster_id=cluster_id)
+can_validate = can(ui.actor(), "audit.validate", cluster_id=cluster_id)
 
 show_flash("top")
 
@@ -92,23 +96,24 @@ def audit_label(audit_id) -> str:
              done=row["n_stages_done"])
 
 
-with st.expander(t("qsip.create.title"), expanded=audits.empty):
-    with st.form("qsip.create_form"):
-        service_name = st.text_input(t("qsip.create.service"), placeholder=t("qsip.create.service_hint"))
-        left, right = st.columns(2)
-        sector = left.selectbox(t("common.sector"), options=cluster_sectors or ["health", "education", "environment"],
-                                format_func=lambda s: t(f"sector.{s}"))
-        year = right.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
-                                  value=date.today().year)
-        notes = st.text_area(t("common.notes"))
-        if st.form_submit_button(t("qsip.create.submit"), type="primary"):
-            data = service.AuditInput(cluster_id=cluster_id, service_name=service_name, sector=sector,
-                                      cycle_year=year, notes=notes)
-            audit_id = save(lambda s: service.create_audit(session=s, actor=ui.actor(), data=data).id,
-                            success="qsip.create.done", service=service_name.strip(), year=year)
-            if audit_id:
-                select_audit(audit_id)
-                st.rerun()
+if writable:
+    with st.expander(t("qsip.create.title"), expanded=audits.empty):
+        with st.form("qsip.create_form"):
+            service_name = st.text_input(t("qsip.create.service"), placeholder=t("qsip.create.service_hint"))
+            left, right = st.columns(2)
+            sector = left.selectbox(t("common.sector"), options=cluster_sectors or ["health", "education", "environment"],
+                                    format_func=lambda s: t(f"sector.{s}"))
+            year = right.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
+                                      value=date.today().year)
+            notes = st.text_area(t("common.notes"))
+            if st.form_submit_button(t("qsip.create.submit"), type="primary"):
+                data = service.AuditInput(cluster_id=cluster_id, service_name=service_name, sector=sector,
+                                          cycle_year=year, notes=notes)
+                audit_id = save(lambda s: service.create_audit(session=s, actor=ui.actor(), data=data).id,
+                                success="qsip.create.done", service=service_name.strip(), year=year)
+                if audit_id:
+                    select_audit(audit_id)
+                    st.rerun()
 
 if audits.empty:
     st.info(t("qsip.no_audits"))
@@ -154,32 +159,40 @@ if int(audit["n_overdue"]):
 with tab_stages:
     show_flash("stages")
     st.caption(t("qsip.stages.caption"))
-    date_columns = ["planned_start", "planned_end", "actual_start", "actual_end"]
-    edited = st.data_editor(
-        # real dates (NaT when empty) so empty cells show blank rather than "None"
-        stages.drop(columns=["id"]).assign(**{c: pd.to_datetime(stages[c]) for c in date_columns}),
-        hide_index=True, width="stretch", key=f"qsip.stages_editor_{audit_id}",
-        disabled=["number"],
-        column_config={
-            "number": st.column_config.NumberColumn("#", width="small"),
-            "name_es": st.column_config.TextColumn(t("qsip.stages.name_es"), required=True),
-            "name_en": st.column_config.TextColumn(t("qsip.stages.name_en"), required=True),
-            "planned_start": st.column_config.DateColumn(t("qsip.stages.planned_start"), format="YYYY-MM-DD"),
-            "planned_end": st.column_config.DateColumn(t("qsip.stages.planned_end"), format="YYYY-MM-DD"),
-            "actual_start": st.column_config.DateColumn(t("qsip.stages.actual_start"), format="YYYY-MM-DD"),
-            "actual_end": st.column_config.DateColumn(t("qsip.stages.actual_end"), format="YYYY-MM-DD"),
-            "status": st.column_config.SelectboxColumn(
-                t("qsip.stages.status"), options=list(service.STAGE_STATUSES), required=True,
-                format_func=lambda s: t(f"qsip.stage_status.{s}")),
-            "notes": st.column_config.TextColumn(t("common.notes")),
-        },
-    )
-    if st.button(t("qsip.stages.save"), type="primary", key="qsip.stages_save"):
-        rows = edited.assign(id=stages["id"].values).to_dict("records")
-        changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows))
-        if changed is not None:
-            st.session_state["qsip.flash"] = ("stages", t("qsip.stages.saved", count=changed))
-            st.rerun()
+    if writable:
+        date_columns = ["planned_start", "planned_end", "actual_start", "actual_end"]
+        edited = st.data_editor(
+            # real dates (NaT when empty) so empty cells show blank rather than "None"
+            stages.drop(columns=["id"]).assign(**{c: pd.to_datetime(stages[c]) for c in date_columns}),
+            hide_index=True, width="stretch", key=f"qsip.stages_editor_{audit_id}",
+            disabled=["number"],
+            column_config={
+                "number": st.column_config.NumberColumn("#", width="small"),
+                "name_es": st.column_config.TextColumn(t("qsip.stages.name_es"), required=True),
+                "name_en": st.column_config.TextColumn(t("qsip.stages.name_en"), required=True),
+                "planned_start": st.column_config.DateColumn(t("qsip.stages.planned_start"), format="YYYY-MM-DD"),
+                "planned_end": st.column_config.DateColumn(t("qsip.stages.planned_end"), format="YYYY-MM-DD"),
+                "actual_start": st.column_config.DateColumn(t("qsip.stages.actual_start"), format="YYYY-MM-DD"),
+                "actual_end": st.column_config.DateColumn(t("qsip.stages.actual_end"), format="YYYY-MM-DD"),
+                "status": st.column_config.SelectboxColumn(
+                    t("qsip.stages.status"), options=list(service.STAGE_STATUSES), required=True,
+                    format_func=lambda s: t(f"qsip.stage_status.{s}")),
+                "notes": st.column_config.TextColumn(t("common.notes")),
+            },
+        )
+        if st.button(t("qsip.stages.save"), type="primary", key="qsip.stages_save"):
+            rows = edited.assign(id=stages["id"].values).to_dict("records")
+            changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows))
+            if changed is not None:
+                st.session_state["qsip.flash"] = ("stages", t("qsip.stages.saved", count=changed))
+                st.rerun()
+    else:
+        shown = stages.drop(columns=["id"]).assign(status=stages["status"].map(lambda v: t(f"qsip.stage_status.{v}")))
+        ui.table(shown, file_name=f"qsip_stages_{audit['cycle_year']}.csv", key="qsip.stages_table",
+                 column_labels={"number": "#", "name_es": t("qsip.stages.name_es"), "name_en": t("qsip.stages.name_en"),
+                                **{c: t(f"qsip.stages.{c}") for c in ("planned_start", "planned_end", "actual_start",
+                                                                      "actual_end", "status")},
+                                "notes": t("common.notes")})
 
 # ------------------------------------------------------------------------------------ feedback entry
 items = ui.read(queries.feedback_items, audit_id)
@@ -189,38 +202,39 @@ with tab_feedback:
                   managers=counts["manager"]))
     st.caption(t("qsip.feedback.caption"))
     show_flash("feedback")
-    form_number = st.session_state.setdefault("qsip.form_number", 0)
-    with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
-        who = st.columns(5)
-        respondent_type = who[0].selectbox(t("qsip.respondent.type"), options=["user", "provider", "manager"],
-                                           index=None, placeholder=t("qsip.respondent.type_placeholder"),
-                                           format_func=lambda v: t(f"qsip.type.{v}"), key=f"qsip.f_type_{form_number}")
-        sex = who[1].selectbox(t("qsip.respondent.sex"), options=list(summary.SEXES), index=3,
-                               format_func=lambda v: t(f"sex.{v}"), key=f"qsip.f_sex_{form_number}")
-        indigenous = who[2].selectbox(t("qsip.respondent.indigenous"), options=list(summary.INDIGENOUS_VALUES),
-                                      index=2, format_func=lambda v: t(f"indigenous.{v}"),
-                                      key=f"qsip.f_indigenous_{form_number}")
-        locality = who[3].text_input(t("qsip.respondent.locality"), key=f"qsip.f_locality_{form_number}")
-        code = who[4].text_input(t("qsip.respondent.code"), key=f"qsip.f_code_{form_number}")
-        values: dict[str, str] = {}
-        for dimension, group in items.groupby("dimension", sort=False):
-            first = group.iloc[0]
-            st.markdown(f"**{plain(first['dimension_es'] if lang == 'es' else first['dimension_en'])}**")
-            columns = st.columns(len(group))
-            for column, item in zip(columns, group.to_dict("records")):
-                values[item["item_code"]] = column.text_input(
-                    f"{item['item_code']} · {item['text_es'] if lang == 'es' else item['text_en']}",
-                    max_chars=1, placeholder="1–5", key=f"qsip.f_{item['item_code']}_{form_number}")
-        submitted = st.form_submit_button(t("qsip.feedback.submit"), type="primary")
-    if submitted:
-        data = service.RespondentInput(respondent_type=respondent_type, sex=sex, indigenous=indigenous,
-                                       locality=locality, code=code, ratings=values)
-        saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id)
-        if saved:
-            # shown next to the form (the page top is out of sight while typing a stack of questionnaires)
-            st.session_state["qsip.flash"] = ("feedback", t("qsip.feedback.saved", number=counts["total"] + 1))
-            st.session_state["qsip.form_number"] = form_number + 1
-            st.rerun()
+    if writable:
+        form_number = st.session_state.setdefault("qsip.form_number", 0)
+        with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
+            who = st.columns(5)
+            respondent_type = who[0].selectbox(t("qsip.respondent.type"), options=["user", "provider", "manager"],
+                                               index=None, placeholder=t("qsip.respondent.type_placeholder"),
+                                               format_func=lambda v: t(f"qsip.type.{v}"), key=f"qsip.f_type_{form_number}")
+            sex = who[1].selectbox(t("qsip.respondent.sex"), options=list(summary.SEXES), index=3,
+                                   format_func=lambda v: t(f"sex.{v}"), key=f"qsip.f_sex_{form_number}")
+            indigenous = who[2].selectbox(t("qsip.respondent.indigenous"), options=list(summary.INDIGENOUS_VALUES),
+                                          index=2, format_func=lambda v: t(f"indigenous.{v}"),
+                                          key=f"qsip.f_indigenous_{form_number}")
+            locality = who[3].text_input(t("qsip.respondent.locality"), key=f"qsip.f_locality_{form_number}")
+            code = who[4].text_input(t("qsip.respondent.code"), key=f"qsip.f_code_{form_number}")
+            values: dict[str, str] = {}
+            for dimension, group in items.groupby("dimension", sort=False):
+                first = group.iloc[0]
+                st.markdown(f"**{plain(first['dimension_es'] if lang == 'es' else first['dimension_en'])}**")
+                columns = st.columns(len(group))
+                for column, item in zip(columns, group.to_dict("records")):
+                    values[item["item_code"]] = column.text_input(
+                        f"{item['item_code']} · {item['text_es'] if lang == 'es' else item['text_en']}",
+                        max_chars=1, placeholder="1–5", key=f"qsip.f_{item['item_code']}_{form_number}")
+            submitted = st.form_submit_button(t("qsip.feedback.submit"), type="primary")
+        if submitted:
+            data = service.RespondentInput(respondent_type=respondent_type, sex=sex, indigenous=indigenous,
+                                           locality=locality, code=code, ratings=values)
+            saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id)
+            if saved:
+                # shown next to the form (the page top is out of sight while typing a stack of questionnaires)
+                st.session_state["qsip.flash"] = ("feedback", t("qsip.feedback.saved", number=counts["total"] + 1))
+                st.session_state["qsip.form_number"] = form_number + 1
+                st.rerun()
 
     entered = ui.read(queries.respondents, audit_id)
     if not entered.empty:
@@ -235,15 +249,16 @@ with tab_feedback:
                                 "sex": t("qsip.respondent.sex"), "indigenous": t("qsip.respondent.indigenous"),
                                 "locality": t("qsip.respondent.locality"), "n_ratings": t("qsip.col.n_ratings"),
                                 "mean_rating": t("qsip.col.mean_rating")})
-        with st.expander(t("qsip.feedback.delete")):
-            labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
-                      for r in entered.to_dict("records")}
-            doomed = st.selectbox(t("qsip.feedback.delete_pick"), options=list(labels), format_func=labels.get,
-                                  key="qsip.delete_respondent")
-            if st.button(t("common.delete"), key="qsip.delete_respondent_button"):
-                if save(lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed) or True,
-                        success="qsip.feedback.deleted", place="feedback"):
-                    st.rerun()
+        if writable:
+            with st.expander(t("qsip.feedback.delete")):
+                labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
+                          for r in entered.to_dict("records")}
+                doomed = st.selectbox(t("qsip.feedback.delete_pick"), options=list(labels), format_func=labels.get,
+                                      key="qsip.delete_respondent")
+                if st.button(t("common.delete"), key="qsip.delete_respondent_button"):
+                    if save(lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed) or True,
+                            success="qsip.feedback.deleted", place="feedback"):
+                        st.rerun()
 
 # ------------------------------------------------------------------------------------ results
 with tab_results:
@@ -313,7 +328,31 @@ with tab_results:
                     ui.chart(charts.disaggregation_chart(table, by=by, lang=lang), labelled(table),
                              file_name=f"qsip_by_{by}_{year_now}", key=f"qsip.chart_by_{by}")
 
-# ------------------------------------------------------------------------------------ barriers
+# ------------------------------------------------------------------------------------ barriers and roadmap
+def save_form(kind: str, existing: dict, *, update, add, updated: str, added: str, place: str) -> None:
+    """A submitted barrier or action form: update ``existing`` or add a new row (then a fresh, empty add form)."""
+    if existing:
+        done = save(lambda s: update(s, existing["id"]).id, success=updated, place=place)
+    else:
+        done = save(lambda s: add(s).id, success=added, place=place)
+        if done:
+            st.session_state[f"qsip.{kind}_form_number"] += 1
+    if done:
+        st.rerun()
+
+
+def edit_section(kind: str, rows: pd.DataFrame, form, *, title: str, pick: str, delete, deleted: str,
+                 place: str) -> None:
+    """Pick one barrier or action to edit in its form, or delete it."""
+    with st.expander(t(title)):
+        texts = dict(zip(rows["id"], rows["description"]))
+        chosen = st.selectbox(t(pick), options=list(texts), format_func=texts.get, key=f"qsip.{kind}_pick")
+        form(f"qsip.{kind}_edit_form_{chosen}", rows.loc[rows["id"] == chosen].iloc[0].to_dict())
+        if st.button(t("common.delete"), key=f"qsip.{kind}_delete"):
+            if save(lambda s: delete(s, chosen) or True, success=deleted, place=place):
+                st.rerun()
+
+
 barriers = ui.read(queries.barriers, audit_id)
 
 
@@ -341,17 +380,9 @@ def barrier_form(key: str, existing: dict | None) -> None:
     if submitted:
         data = service.BarrierInput(description=description, category=category, government_level=level,
                                     within_control=within, priority=priority)
-        if existing:
-            done = save(lambda s: service.update_barrier(session=s, actor=ui.actor(), barrier_id=existing["id"],
-                                                         data=data).id,
-                        success="qsip.barrier.updated", place="barriers")
-        else:
-            done = save(lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
-                        success="qsip.barrier.added", place="barriers")
-            if done:
-                st.session_state["qsip.barrier_form_number"] += 1
-        if done:
-            st.rerun()
+        save_form("barrier", existing, place="barriers", updated="qsip.barrier.updated", added="qsip.barrier.added",
+                  update=lambda s, i: service.update_barrier(session=s, actor=ui.actor(), barrier_id=i, data=data),
+                  add=lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data))
 
 
 with tab_barriers:
@@ -367,20 +398,13 @@ with tab_barriers:
         ).drop(columns=["id"])
         ui.table(shown, file_name=f"qsip_barriers_{audit['cycle_year']}.csv", key="qsip.barriers_table",
                  column_labels={c: t(f"qsip.col.{c}") for c in shown.columns})
-    with st.expander(t("qsip.barrier.add_title"), expanded=barriers.empty):
-        barrier_form("qsip.barrier_add_form", None)
-    if not barriers.empty:
-        with st.expander(t("qsip.barrier.edit_title")):
-            options = list(barriers["id"])
-            descriptions = dict(zip(barriers["id"], barriers["description"]))
-            chosen = st.selectbox(t("qsip.barrier.pick"), options=options, format_func=descriptions.get,
-                                  key="qsip.barrier_pick")
-            row = barriers.loc[barriers["id"] == chosen].iloc[0].to_dict()
-            barrier_form(f"qsip.barrier_edit_form_{chosen}", row)
-            if st.button(t("common.delete"), key="qsip.barrier_delete"):
-                if save(lambda s: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=chosen) or True,
-                        success="qsip.barrier.deleted", place="barriers"):
-                    st.rerun()
+    if writable:
+        with st.expander(t("qsip.barrier.add_title"), expanded=barriers.empty):
+            barrier_form("qsip.barrier_add_form", None)
+    if writable and not barriers.empty:
+        edit_section("barrier", barriers, barrier_form, title="qsip.barrier.edit_title", pick="qsip.barrier.pick",
+                     delete=lambda s, i: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=i),
+                     deleted="qsip.barrier.deleted", place="barriers")
 
 # ------------------------------------------------------------------------------------ roadmap
 actions = ui.read(queries.actions, audit_id, today)
@@ -419,17 +443,9 @@ def action_form(key: str, existing: dict | None) -> None:
         data = service.ActionInput(barrier_id=barrier_id, description=description, deadline=deadline,
                                    responsible_government_id=government, status=status, quick_win=quick_win,
                                    evidence=evidence)
-        if existing:
-            done = save(lambda s: service.update_action(session=s, actor=ui.actor(), action_id=existing["id"],
-                                                        data=data).id,
-                        success="qsip.action.updated", place="roadmap")
-        else:
-            done = save(lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id,
-                        success="qsip.action.added", place="roadmap")
-            if done:
-                st.session_state["qsip.action_form_number"] += 1
-        if done:
-            st.rerun()
+        save_form("action", existing, place="roadmap", updated="qsip.action.updated", added="qsip.action.added",
+                  update=lambda s, i: service.update_action(session=s, actor=ui.actor(), action_id=i, data=data),
+                  add=lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data))
 
 
 with tab_roadmap:
@@ -459,27 +475,18 @@ with tab_roadmap:
         st.download_button(t("common.download_csv"), data=shown.rename(columns=labels).to_csv(index=False)
                            .encode("utf-8-sig"), file_name=f"qsip_roadmap_{audit['cycle_year']}.csv",
                            mime="text/csv", key="qsip.actions_csv")
-    if barriers.empty:
+    if writable and barriers.empty:
         st.info(t("qsip.action.need_barrier"))
-    else:
+    elif writable:
         with st.expander(t("qsip.action.add_title"), expanded=actions.empty):
             action_form("qsip.action_add_form", None)
-    if not actions.empty:
-        with st.expander(t("qsip.action.edit_title")):
-            options = list(actions["id"])
-            texts = dict(zip(actions["id"], actions["description"]))
-            chosen = st.selectbox(t("qsip.action.pick"), options=options, format_func=texts.get, key="qsip.action_pick")
-            action_form(f"qsip.action_edit_form_{chosen}", actions.loc[actions["id"] == chosen].iloc[0].to_dict())
-            if st.button(t("common.delete"), key="qsip.action_delete"):
-                if save(lambda s: service.delete_action(session=s, actor=ui.actor(), action_id=chosen) or True,
-                        success="qsip.action.deleted", place="roadmap"):
-                    st.rerun()
+    if writable and not actions.empty:
+        edit_section("action", actions, action_form, title="qsip.action.edit_title", pick="qsip.action.pick",
+                     delete=lambda s, i: service.delete_action(session=s, actor=ui.actor(), action_id=i),
+                     deleted="qsip.action.deleted", place="roadmap")
 
 # ------------------------------------------------------------------------------------ validation and next cycle
-with tab_cycle:
-    show_flash("cycle")
-    st.markdown(f"#### {t('qsip.validation.title')}")
-    st.caption(t("qsip.validation.caption"))
+def validation_form() -> None:
     with st.form("qsip.validation_form"):
         cols = st.columns(2)
         validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
@@ -490,8 +497,9 @@ with tab_cycle:
                                                        validated_on=validated_on, validated_by=validated_by).id,
                     success="qsip.validation.done", place="cycle"):
                 st.rerun()
-    st.markdown(f"#### {t('qsip.cycle.title')}")
-    st.caption(t("qsip.cycle.caption"))
+
+
+def next_cycle_form() -> None:
     with st.form("qsip.cycle_form"):
         next_year = st.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
                                     value=int(audit["cycle_year"]) + 1)
@@ -502,3 +510,18 @@ with tab_cycle:
             if new_id:
                 select_audit(new_id)
                 st.rerun()
+
+
+with tab_cycle:
+    show_flash("cycle")
+    st.markdown(f"#### {t('qsip.validation.title')}")
+    st.caption(t("qsip.validation.caption"))
+    if can_validate:
+        validation_form()
+    elif pd.notna(audit["validated_at"]):
+        st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
+                     who=plain(audit["validated_by"])))
+    st.markdown(f"#### {t('qsip.cycle.title')}")
+    st.caption(t("qsip.cycle.caption"))
+    if writable:
+        next_cycle_form()

@@ -78,6 +78,7 @@ if message := st.session_state.pop("selection.flash", None):
         st.warning(warning)
 if error := st.session_state.pop("selection.error", None):
     st.error(error, icon=":material/warning:")
+writable = ui.can_write("selection.write")  # otherwise the selection is shown read-only, with one line saying why
 
 records = ui.read(selection.records, department)
 records = records.assign(cluster=records["cluster"].fillna(""), province=records["province"].fillna(""))
@@ -91,23 +92,24 @@ def record_label(row: dict) -> str:
     return f"{label} · {t('selection.linked', cluster=row['cluster'])}" if row["cluster"] else label
 
 
-with st.expander(t("selection.new"), expanded=records.empty):
-    with st.form("selection.new_form", clear_on_submit=False):
-        left, middle, right = st.columns(3)
-        wave = left.number_input(t("common.wave"), min_value=1, max_value=20, step=1, value=1)
-        scale_min = middle.number_input(t("selection.scale_min"), value=1, step=1)
-        scale_max = right.number_input(t("selection.scale_max"), value=5, step=1)
-        notes = st.text_area(t("common.notes"), key="selection.new_notes")
-        st.caption(t("selection.new_help"))
-        if st.form_submit_button(t("selection.new_submit"), type="primary"):
-            created = save(lambda s: selection.create_record(
-                session=s, actor=ui.actor(), department_code=department, wave=wave, scope="province",
-                scale_min=scale_min, scale_max=scale_max, notes=notes, lang=lang))
-            if created is not None:
-                st.session_state["selection.record_value"] = created.id
-                st.session_state["selection.record_pending"] = created.id
-                flash(t("selection.created"))
-            st.rerun()
+if writable:
+    with st.expander(t("selection.new"), expanded=records.empty):
+        with st.form("selection.new_form", clear_on_submit=False):
+            left, middle, right = st.columns(3)
+            wave = left.number_input(t("common.wave"), min_value=1, max_value=20, step=1, value=1)
+            scale_min = middle.number_input(t("selection.scale_min"), value=1, step=1)
+            scale_max = right.number_input(t("selection.scale_max"), value=5, step=1)
+            notes = st.text_area(t("common.notes"), key="selection.new_notes")
+            st.caption(t("selection.new_help"))
+            if st.form_submit_button(t("selection.new_submit"), type="primary"):
+                created = save(lambda s: selection.create_record(
+                    session=s, actor=ui.actor(), department_code=department, wave=wave, scope="province",
+                    scale_min=scale_min, scale_max=scale_max, notes=notes, lang=lang))
+                if created is not None:
+                    st.session_state["selection.record_value"] = created.id
+                    st.session_state["selection.record_pending"] = created.id
+                    flash(t("selection.created"))
+                st.rerun()
 
 if records.empty:
     st.info(t("selection.none"))
@@ -140,28 +142,29 @@ st.caption(t("selection.scale_note", min=scale[0], max=scale[1]))
 if current["notes"]:
     st.text(current["notes"])
 
-with st.expander(t("selection.settings")):
-    with st.form(f"selection.settings_form.{record_id}"):
-        left, right = st.columns(2)
-        new_min = left.number_input(t("selection.scale_min"), value=scale[0], step=1)
-        new_max = right.number_input(t("selection.scale_max"), value=scale[1], step=1)
-        new_notes = st.text_area(t("common.notes"), value=current["notes"])
-        if st.form_submit_button(t("common.save")):
-            if save(lambda s: selection.update_record(session=s, actor=ui.actor(), record_id=record_id,
-                                                      scale_min=new_min, scale_max=new_max,
-                                                      notes=new_notes)) is not None:
-                bump("scores")
-                flash(t("selection.settings_saved"))
-            st.rerun()
-    if not current["cluster"]:
-        confirm_record = st.checkbox(t("selection.confirm_delete_record"), key=f"selection.confirm_record.{record_id}")
-        if st.button(t("selection.delete_record"), key=f"selection.delete_record.{record_id}",
-                     disabled=not confirm_record):
-            deleted = save(lambda s: selection.delete_record(session=s, actor=ui.actor(), record_id=record_id) or True)
-            if deleted:
-                st.session_state.pop("selection.record_value", None)
-                flash(t("selection.record_deleted"))
-            st.rerun()
+if writable:
+    with st.expander(t("selection.settings")):
+        with st.form(f"selection.settings_form.{record_id}"):
+            left, right = st.columns(2)
+            new_min = left.number_input(t("selection.scale_min"), value=scale[0], step=1)
+            new_max = right.number_input(t("selection.scale_max"), value=scale[1], step=1)
+            new_notes = st.text_area(t("common.notes"), value=current["notes"])
+            if st.form_submit_button(t("common.save")):
+                if save(lambda s: selection.update_record(session=s, actor=ui.actor(), record_id=record_id,
+                                                          scale_min=new_min, scale_max=new_max,
+                                                          notes=new_notes)) is not None:
+                    bump("scores")
+                    flash(t("selection.settings_saved"))
+                st.rerun()
+        if not current["cluster"]:
+            confirm_record = st.checkbox(t("selection.confirm_delete_record"), key=f"selection.confirm_record.{record_id}")
+            if st.button(t("selection.delete_record"), key=f"selection.delete_record.{record_id}",
+                         disabled=not confirm_record):
+                deleted = save(lambda s: selection.delete_record(session=s, actor=ui.actor(), record_id=record_id) or True)
+                if deleted:
+                    st.session_state.pop("selection.record_value", None)
+                    flash(t("selection.record_deleted"))
+                st.rerun()
 
 criteria = ui.read(selection.criteria, record_id)
 name_column = "name_es" if lang == "es" else "name_en"
@@ -213,18 +216,24 @@ with tab_scores:
             config[code] = st.column_config.NumberColumn(
                 t("selection.criterion_header", name=criterion_names[code], weight=f"{weights[code]:g}"),
                 min_value=scale[0], max_value=scale[1], step=0.5, help=criterion_names[code])
-        editor_key = f"selection.scores.{record_id}.{version('scores')}"
-        st.data_editor(
-            grid, column_config=config, hide_index=True, key=editor_key, width="stretch", placeholder="",
-            disabled=["ubigeo", "name"],
-            on_change=on_editor_change,
-            args=(editor_key,
-                  lambda edited, g=grid: selection.edits_from_matrix(g, edited, criterion_ids),
-                  lambda s, edits: selection.apply_score_edits(session=s, actor=ui.actor(), record_id=record_id,
-                                                               edits=edits),
-                  "scores"),
-        )
-        st.caption(t("selection.autosave"))
+        if writable:
+            editor_key = f"selection.scores.{record_id}.{version('scores')}"
+            st.data_editor(
+                grid, column_config=config, hide_index=True, key=editor_key, width="stretch", placeholder="",
+                disabled=["ubigeo", "name"],
+                on_change=on_editor_change,
+                args=(editor_key,
+                      lambda edited, g=grid: selection.edits_from_matrix(g, edited, criterion_ids),
+                      lambda s, edits: selection.apply_score_edits(session=s, actor=ui.actor(), record_id=record_id,
+                                                                   edits=edits),
+                      "scores"),
+            )
+            st.caption(t("selection.autosave"))
+        else:
+            ui.table(grid.drop(columns=["candidate_id"]), file_name=f"selection_scores_{department}.csv",
+                     key="selection.scores_table",
+                     column_labels={"ubigeo": t("common.ubigeo"), "name": t("selection.col.candidate"),
+                                    **{code: config[code]["label"] for code in criterion_ids}})
 
 with tab_evidence:
     cells = ui.read(selection.scores, record_id)
@@ -233,70 +242,82 @@ with tab_evidence:
     else:
         st.caption(t("selection.evidence_help"))
         view = cells.assign(criterion=cells["criterion_es" if lang == "es" else "criterion_en"])
-        editor_key = f"selection.evidence.{record_id}.{version('scores')}"
-        st.data_editor(
-            view[["candidate", "criterion", "score", "evidence"]],
-            column_config={
-                "candidate": st.column_config.TextColumn(t("selection.col.candidate"), disabled=True),
-                "criterion": st.column_config.TextColumn(t("selection.col.criterion"), disabled=True),
-                "score": st.column_config.NumberColumn(t("selection.col.score"), min_value=scale[0],
-                                                       max_value=scale[1], step=0.5),
-                "evidence": st.column_config.TextColumn(t("selection.col.evidence"), width="large"),
-            },
-            hide_index=True, key=editor_key, width="stretch", placeholder="", disabled=["candidate", "criterion"],
-            on_change=on_editor_change,
-            args=(editor_key,
-                  lambda edited, c=cells: selection.edits_from_cells(c, edited),
-                  lambda s, edits: selection.apply_score_edits(session=s, actor=ui.actor(), record_id=record_id,
-                                                               edits=edits),
-                  "scores"),
-        )
+        if writable:
+            editor_key = f"selection.evidence.{record_id}.{version('scores')}"
+            st.data_editor(
+                view[["candidate", "criterion", "score", "evidence"]],
+                column_config={
+                    "candidate": st.column_config.TextColumn(t("selection.col.candidate"), disabled=True),
+                    "criterion": st.column_config.TextColumn(t("selection.col.criterion"), disabled=True),
+                    "score": st.column_config.NumberColumn(t("selection.col.score"), min_value=scale[0],
+                                                           max_value=scale[1], step=0.5),
+                    "evidence": st.column_config.TextColumn(t("selection.col.evidence"), width="large"),
+                },
+                hide_index=True, key=editor_key, width="stretch", placeholder="", disabled=["candidate", "criterion"],
+                on_change=on_editor_change,
+                args=(editor_key,
+                      lambda edited, c=cells: selection.edits_from_cells(c, edited),
+                      lambda s, edits: selection.apply_score_edits(session=s, actor=ui.actor(), record_id=record_id,
+                                                                   edits=edits),
+                      "scores"),
+            )
+        else:
+            ui.table(view[["candidate", "criterion", "score", "evidence"]], file_name=f"selection_evidence_{department}.csv",
+                     key="selection.evidence_table",
+                     column_labels={"candidate": t("selection.col.candidate"), "criterion": t("selection.col.criterion"),
+                                    "score": t("selection.col.score"), "evidence": t("selection.col.evidence")})
 
 with tab_criteria:
     st.caption(t("selection.criteria_help"))
-    editor_key = f"selection.criteria.{record_id}.{version('criteria')}"
-    criteria_view = criteria[["id", "name_es", "name_en", "weight"]]
+    if writable:
+        editor_key = f"selection.criteria.{record_id}.{version('criteria')}"
+        criteria_view = criteria[["id", "name_es", "name_en", "weight"]]
 
-    def criterion_edits(edited, frame=criteria_view):
-        return [selection.CriterionEdit(criterion_id=frame.iloc[int(i)]["id"], weight=c.get("weight"),
-                                        name_es=c.get("name_es"), name_en=c.get("name_en"))
-                for i, c in edited.items()]
+        def criterion_edits(edited, frame=criteria_view):
+            return [selection.CriterionEdit(criterion_id=frame.iloc[int(i)]["id"], weight=c.get("weight"),
+                                            name_es=c.get("name_es"), name_en=c.get("name_en"))
+                    for i, c in edited.items()]
 
-    st.data_editor(
-        criteria_view,
-        column_config={"id": None, "name_es": st.column_config.TextColumn(t("selection.col.name_es"), width="large"),
-                       "name_en": st.column_config.TextColumn(t("selection.col.name_en"), width="large"),
-                       "weight": st.column_config.NumberColumn(t("selection.col.weight"), min_value=0.0, step=0.5)},
-        hide_index=True, key=editor_key, width="stretch", placeholder="",
-        on_change=on_editor_change,
-        args=(editor_key, criterion_edits,
-              lambda s, edits: selection.apply_criterion_edits(session=s, actor=ui.actor(), record_id=record_id,
-                                                               edits=edits),
-              "criteria"),
-    )
-    with st.form(f"selection.add_criterion.{record_id}.{version('criteria')}"):
-        st.markdown(f"**{t('selection.add_criterion')}**")
-        left, middle, right = st.columns([3, 3, 1])
-        new_es = left.text_input(t("selection.col.name_es"))
-        new_en = middle.text_input(t("selection.col.name_en"))
-        new_weight = right.text_input(t("selection.col.weight"), value="1")
-        if st.form_submit_button(t("selection.add_criterion_submit")):
-            if save(lambda s: selection.add_criterion(session=s, actor=ui.actor(), record_id=record_id,
-                                                      name_es=new_es, name_en=new_en, weight=new_weight)) is not None:
-                bump("criteria")  # a fresh form and editor; a refused criterion keeps what was typed
-                bump("scores")
-                flash(t("selection.criterion_added"))
+        st.data_editor(
+            criteria_view,
+            column_config={"id": None, "name_es": st.column_config.TextColumn(t("selection.col.name_es"), width="large"),
+                           "name_en": st.column_config.TextColumn(t("selection.col.name_en"), width="large"),
+                           "weight": st.column_config.NumberColumn(t("selection.col.weight"), min_value=0.0, step=0.5)},
+            hide_index=True, key=editor_key, width="stretch", placeholder="",
+            on_change=on_editor_change,
+            args=(editor_key, criterion_edits,
+                  lambda s, edits: selection.apply_criterion_edits(session=s, actor=ui.actor(), record_id=record_id,
+                                                                   edits=edits),
+                  "criteria"),
+        )
+        with st.form(f"selection.add_criterion.{record_id}.{version('criteria')}"):
+            st.markdown(f"**{t('selection.add_criterion')}**")
+            left, middle, right = st.columns([3, 3, 1])
+            new_es = left.text_input(t("selection.col.name_es"))
+            new_en = middle.text_input(t("selection.col.name_en"))
+            new_weight = right.text_input(t("selection.col.weight"), value="1")
+            if st.form_submit_button(t("selection.add_criterion_submit")):
+                if save(lambda s: selection.add_criterion(session=s, actor=ui.actor(), record_id=record_id,
+                                                          name_es=new_es, name_en=new_en, weight=new_weight)) is not None:
+                    bump("criteria")  # a fresh form and editor; a refused criterion keeps what was typed
+                    bump("scores")
+                    flash(t("selection.criterion_added"))
+                st.rerun()
+        left, right = st.columns([3, 1])
+        to_delete = left.selectbox(t("selection.delete_criterion"), options=list(criteria["id"]),
+                                   format_func=dict(zip(criteria["id"], criteria[name_column])).get,
+                                   key=f"selection.delete_criterion.{record_id}")
+        confirm = right.checkbox(t("selection.confirm_delete_criterion"), key=f"selection.confirm_delete.{record_id}")
+        if right.button(t("common.delete"), key=f"selection.delete_criterion_button.{record_id}", disabled=not confirm):
+            save(lambda s: selection.delete_criterion(session=s, actor=ui.actor(), criterion_id=to_delete),
+                 refresh="criteria")
+            bump("scores")
             st.rerun()
-    left, right = st.columns([3, 1])
-    to_delete = left.selectbox(t("selection.delete_criterion"), options=list(criteria["id"]),
-                               format_func=dict(zip(criteria["id"], criteria[name_column])).get,
-                               key=f"selection.delete_criterion.{record_id}")
-    confirm = right.checkbox(t("selection.confirm_delete_criterion"), key=f"selection.confirm_delete.{record_id}")
-    if right.button(t("common.delete"), key=f"selection.delete_criterion_button.{record_id}", disabled=not confirm):
-        save(lambda s: selection.delete_criterion(session=s, actor=ui.actor(), criterion_id=to_delete),
-             refresh="criteria")
-        bump("scores")
-        st.rerun()
+    else:
+        ui.table(criteria[["name_es", "name_en", "weight"]], file_name=f"selection_criteria_{department}.csv",
+                 key="selection.criteria_table",
+                 column_labels={"name_es": t("selection.col.name_es"), "name_en": t("selection.col.name_en"),
+                                "weight": t("selection.col.weight")})
 
 with tab_candidates:
     if current["scope"] == "province":
@@ -308,20 +329,23 @@ with tab_candidates:
         labels = {r["ubigeo"]: f"{r['name']} ({r['ubigeo']})" + (f" · {t('selection.capital')}" if r["is_capital"]
                                                                   else "") for r in places.to_dict("records")}
     present = list(ui.read(selection.candidates, record_id)["ubigeo"])
-    with st.form(f"selection.candidates_form.{record_id}"):
-        chosen = st.multiselect(t("selection.candidates"), options=list(labels), default=present,
-                                format_func=labels.get, placeholder=t("selection.choose"))
-        st.caption(t("selection.candidates_help"))
-        if st.form_submit_button(t("common.save")):
-            result = save(lambda s: selection.set_candidates(session=s, actor=ui.actor(), record_id=record_id,
-                                                             ubigeos=chosen), refresh="scores")
-            if result is not None:
-                flash(t("selection.candidates_saved", added=result[0], removed=result[1]))
-            st.rerun()
+    if not writable:  # place names as plain text, one per line
+        st.text("\n".join(labels.get(u, u) for u in present) if present else t("selection.no_candidates"))
+    else:
+        with st.form(f"selection.candidates_form.{record_id}"):
+            chosen = st.multiselect(t("selection.candidates"), options=list(labels), default=present,
+                                    format_func=labels.get, placeholder=t("selection.choose"))
+            st.caption(t("selection.candidates_help"))
+            if st.form_submit_button(t("common.save")):
+                result = save(lambda s: selection.set_candidates(session=s, actor=ui.actor(), record_id=record_id,
+                                                                 ubigeos=chosen), refresh="scores")
+                if result is not None:
+                    flash(t("selection.candidates_saved", added=result[0], removed=result[1]))
+                st.rerun()
 
 # --- districts of a province --------------------------------------------------------------------
 children = records[records["parent_id"] == record_id] if current["scope"] == "province" else records.iloc[0:0]
-if current["scope"] == "province" and not ranking.empty:
+if writable and current["scope"] == "province" and not ranking.empty:
     st.subheader(t("selection.districts_step"))
     st.caption(t("selection.districts_step_help"))
     done = set(children["province_code"])
@@ -344,7 +368,7 @@ if current["scope"] == "province" and not ranking.empty:
             st.rerun()
 
 # --- create the cluster from the winners --------------------------------------------------------
-if not ranking.empty:
+if writable and not ranking.empty:
     st.subheader(t("selection.create_cluster"))
     if current["scope"] == "province":
         open_provinces = [u for u, c in zip(ranking["ubigeo"], ranking["chosen"]) if not c]

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assessments.access import ANONYMOUS, LOCAL_USER, Actor
+from assessments.access import ANONYMOUS, LOCAL_USER, ROLE_ORDER, WRITE_ACTIONS, Actor, can
 from assessments.errors import DomainError
 from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from db.audit import data_version
@@ -47,6 +47,33 @@ def actor() -> Actor:
     if streamlit_config.get_option("global.appTest"):
         return LOCAL_USER
     return ANONYMOUS
+
+
+def read_only_reason(who: Actor, action: str) -> str:
+    """Why ``who`` sees this page read-only, in one short line (roles_ui catalog)."""
+    allowed = WRITE_ACTIONS[action]
+    if who.role in allowed:  # the role may write, only not in this cluster
+        return t("roles_ui.read_only.cluster")
+    if who.role == "evaluator":
+        return t("roles_ui.read_only.evaluator")
+    if who.role not in ROLE_ORDER:
+        return t("roles_ui.read_only.anonymous")
+    labels = [t(f"access.role.{role}").lower() for role in ROLE_ORDER if role in allowed]
+    roles = f" {t('roles_ui.or')} ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    return t("roles_ui.read_only.role", role=t(f"access.role.{who.role}").lower(), roles=roles)
+
+
+def can_write(action: str, *, cluster_id: Any = None) -> bool:
+    """Whether the acting user may perform ``action`` here; if not, one info line says why.
+
+    Pages show their data read-only (no write controls) when this is False; the service's
+    ``require`` stays the rule, this only spares the user a refusal after typing.
+    """
+    who = actor()
+    if can(who, action, cluster_id=cluster_id):
+        return True
+    st.info(read_only_reason(who, action), icon=":material/visibility:")
+    return False
 
 
 def current_data_version() -> int:
