@@ -11,12 +11,31 @@ from sqlmodel import Session
 
 from assessments.access import Actor, require
 from assessments.errors import ValidationFailed
+from assessments.i18n import translate
 from db.audit import record
 from db.engine import read_session
 from db.models import AuditEvent
 
 PAGE_LIMIT = 2_000
 COLUMNS = ["at", "actor", "actor_role", "action", "entity", "entity_id", "before_json", "after_json", "reason"]
+
+
+def label(kind: str, code: str | None, lang: str) -> str:
+    """An action (``kind="action"``), entity or role code in ``lang``; an unknown code is shown as stored."""
+    if not code:
+        return ""
+    key = f"access.role.{code}" if kind == "role" else f"audit.{kind}.{code}"
+    text = translate(key, lang)
+    return code if text == key else text
+
+
+def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The events with actions, entities and roles in ``lang`` (the stored codes stay unchanged)."""
+    out = frame.copy()
+    for column, kind in (("action", "action"), ("entity", "entity"), ("actor_role", "role")):
+        if column in out:
+            out[column] = out[column].map(lambda code, k=kind: label(k, code, lang))
+    return out
 
 
 # What an administrator filters the log by (every field optional).
@@ -83,10 +102,16 @@ def filter_options(actor: Actor) -> dict[str, list[str]]:
         }
 
 
-def export_audit_csv(*, session: Session, actor: Actor, filters: AuditFilter, headers: dict[str, str]) -> bytes:
-    """Every matching event as CSV (UTF-8 with BOM for Excel); the export itself is audited."""
+def export_audit_csv(*, session: Session, actor: Actor, filters: AuditFilter, headers: dict[str, str],
+                     lang: str | None = None) -> bytes:
+    """Every matching event as CSV (UTF-8 with BOM for Excel); the export itself is audited.
+
+    With ``lang``, actions, entities and roles are written in that language, as the page shows them.
+    """
     require(actor, "auditlog.read")
     frame = _events(session, filters, None)
+    if lang:
+        frame = labelled(frame, lang)
     frame["at"] = frame["at"].map(lambda v: v.isoformat() if v is not None else "")
     content = frame.rename(columns=headers).to_csv(index=False).encode("utf-8-sig")
     record(session, actor, "export", "audit_event", None,

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from assessments import access, accounts
-from assessments.access_audit import AuditFilter, audit_count, audit_events, export_audit_csv, filter_options
+from assessments.access_audit import (AuditFilter, audit_count, audit_events, export_audit_csv, filter_options,
+                                      label, labelled)
 from assessments.errors import DomainError
 from db import backup
 from db.config import load_settings
@@ -18,6 +19,15 @@ actor = ui.actor()
 ROLES = access.ROLE_ORDER
 
 st.title(t("nav.admin"))
+
+
+def write(work, *, success: str) -> None:
+    """One account change in its own transaction; the translated error or ``success`` is shown."""
+    def unit() -> None:
+        with write_session() as session:
+            work(session)
+
+    ui.attempt(unit, success=success)
 
 
 def own_password() -> None:
@@ -32,11 +42,8 @@ def own_password() -> None:
             if new != confirm:
                 st.error(t("access.password_mismatch"), icon=":material/error:")
             else:
-                def change() -> None:
-                    with write_session() as session:
-                        accounts.change_own_password(session=session, actor=actor, current=current, new=new)
-
-                ui.attempt(change, success="access.own_password.changed")
+                write(lambda s: accounts.change_own_password(session=s, actor=actor, current=current, new=new),
+                      success="access.own_password.changed")
 
 
 def users_tab() -> None:
@@ -54,12 +61,9 @@ def users_tab() -> None:
                                     key="create_user.clusters")
             password = st.text_input(t("access.password"), type="password", key="create_user.password")
             if st.form_submit_button(t("access.create_user"), type="primary"):
-                def create() -> None:
-                    with write_session() as session:
-                        accounts.create_user(session=session, actor=actor, username=username, password=password,
-                                             role=role, full_name=full_name, cluster_ids=chosen)
-
-                ui.attempt(create, success="access.user_created")
+                write(lambda s: accounts.create_user(session=s, actor=actor, username=username, password=password,
+                                                     role=role, full_name=full_name, cluster_ids=chosen),
+                      success="access.user_created")
 
     if not users.empty:
         edit_user(users, clusters, role_labels)
@@ -80,20 +84,14 @@ def edit_user(users, clusters, role_labels) -> None:
                                     default=[c for c in user.cluster_ids if c in clusters])
             active = st.checkbox(t("access.active"), value=bool(user.active))
             if st.form_submit_button(t("common.save"), type="primary"):
-                def update() -> None:
-                    with write_session() as session:
-                        accounts.update_user(session=session, actor=actor, user_id=user_id, full_name=full_name,
-                                             role=role, active=active, cluster_ids=chosen)
-
-                ui.attempt(update, success="common.saved")
+                write(lambda s: accounts.update_user(session=s, actor=actor, user_id=user_id, full_name=full_name,
+                                                     role=role, active=active, cluster_ids=chosen),
+                      success="common.saved")
         with st.form(f"reset_password_form_{user_id}", clear_on_submit=True):
             password = st.text_input(t("access.new_password"), type="password")
             if st.form_submit_button(t("access.set_password")):
-                def reset() -> None:
-                    with write_session() as session:
-                        accounts.set_password(session=session, actor=actor, user_id=user_id, password=password)
-
-                ui.attempt(reset, success="access.password_set")
+                write(lambda s: accounts.set_password(session=s, actor=actor, user_id=user_id, password=password),
+                      success="access.password_set")
 
 
 def users_list() -> None:
@@ -113,14 +111,18 @@ def users_list() -> None:
 
 def audit_tab() -> None:
     options = ui.read(filter_options, actor)
+    lang = ui.lang()
     every = t("common.all")
+    # labels built now, in the run's language (Streamlit may call format_func outside the run); values stay codes
+    actions = {"": every, **{code: label("action", code, lang) for code in options["action"]}}
+    entities = {"": every, **{code: label("entity", code, lang) for code in options["entity"]}}
     columns = st.columns(3)
     who = columns[0].selectbox(t("access.audit.actor"), ["", *options["actor"]], key="audit.actor",
                                format_func=lambda v: v or every)
-    action = columns[1].selectbox(t("access.audit.action"), ["", *options["action"]], key="audit.action",
-                                  format_func=lambda v: v or every)
-    entity = columns[2].selectbox(t("access.audit.entity"), ["", *options["entity"]], key="audit.entity",
-                                  format_func=lambda v: v or every)
+    action = columns[1].selectbox(t("access.audit.action"), list(actions), key="audit.action",
+                                  format_func=actions.get)
+    entity = columns[2].selectbox(t("access.audit.entity"), list(entities), key="audit.entity",
+                                  format_func=entities.get)
     columns = st.columns(3)
     entity_id = columns[0].text_input(t("access.audit.entity_id"), key="audit.entity_id", max_chars=64)
     date_from = columns[1].date_input(t("access.audit.from"), value=None, key="audit.from")
@@ -135,11 +137,11 @@ def audit_tab() -> None:
         return
     st.caption(t("access.audit.count", shown=len(events), total=total))
     headers = {column: t(f"access.audit.col.{column}") for column in events.columns}
-    st.dataframe(events.rename(columns=headers), hide_index=True, width="stretch")
+    st.dataframe(labelled(events, lang).rename(columns=headers), hide_index=True, width="stretch")
     if st.button(t("access.audit.prepare_export"), key="audit.prepare_export", icon=":material/download:"):
         def export() -> bytes:
             with write_session() as session:
-                return export_audit_csv(session=session, actor=actor, filters=filters, headers=headers)
+                return export_audit_csv(session=session, actor=actor, filters=filters, headers=headers, lang=lang)
 
         st.session_state["audit.export"] = ui.attempt(export)
     if st.session_state.get("audit.export"):

@@ -180,7 +180,7 @@ def test_the_admin_page_audit_tab_filters(db_url):
     at = admin_page(admin, "en")
     at.selectbox(key="audit.action").set_value("create").run()
     events = at.dataframe[1].value
-    assert list(events["Action"]) == ["create"] and list(events["User"]) == ["jefa"]
+    assert list(events["Action"]) == ["Create"] and list(events["User"]) == ["jefa"]  # the code "create", translated
     assert "Showing 1 of 1 events (newest first)." in [c.value for c in at.caption]
     submit(at, "Prepare a CSV of every filtered event")
     assert not at.exception
