@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import wait_for_app
+from tests.e2e.test_focas_workshop_e2e import open_scores
 
 pytestmark = pytest.mark.e2e
 
@@ -66,29 +67,21 @@ def saved_scores(assessment_id) -> dict[str, list[int | None]]:
     return {code: [None if v is None else int(v) for v in row] for code, row in zip(grid["code"], values)}
 
 
-def open_scores(page, url: str) -> None:
-    # through the navigation: a deep link on a fresh server shows Streamlit's "Page not found" dialog once
-    page.goto(url)
-    wait_for_app(page)
-    page.get_by_role("link", name="Taller FOCAS").click()
-    wait_for_app(page)
-    page.get_by_text("2. Puntajes y consenso").click()
-    wait_for_app(page)
-
-
-def open_rows(page) -> None:
+def row_field(page, app_factory, db_url: str):
+    """Start the app, open the FOCAS scores on the quick row entry, and put the cursor in its field."""
+    app = app_factory(db_url)
+    open_scores(page, app.url)
     page.get_by_text("Ingreso rápido por filas", exact=True).click()
-    expect(page.get_by_label("Puntajes, una línea por participante")).to_be_visible()
+    field = page.get_by_label("Puntajes, una línea por participante")
+    expect(field).to_be_visible()
     wait_for_app(page)
+    field.click()
+    return app, field
 
 
 def test_ten_rows_typed_at_full_speed_are_all_saved_and_survive_a_reload(workshop, app_factory, page):
     db_url, assessment_id = workshop
-    app = app_factory(db_url)
-    open_scores(page, app.url)
-    open_rows(page)
-    field = page.get_by_label("Puntajes, una línea por participante")
-    field.click()
+    app, field = row_field(page, app_factory, db_url)
     lines = [typed(scores, STYLES[i % 3], "-.".__getitem__(i % 2)) for i, scores in enumerate(SHEETS.values())]
     started = time.perf_counter()
     for line in lines:  # no waits between keys or rows: Enter goes to the next participant's line
@@ -119,11 +112,7 @@ def test_ten_rows_typed_at_full_speed_are_all_saved_and_survive_a_reload(worksho
 
 def test_a_bad_line_saves_nothing_keeps_the_text_and_names_the_position(workshop, app_factory, page):
     db_url, assessment_id = workshop
-    app = app_factory(db_url)
-    open_scores(page, app.url)
-    open_rows(page)
-    field = page.get_by_label("Puntajes, una línea por participante")
-    field.click()
+    app, field = row_field(page, app_factory, db_url)
     page.keyboard.type("3 2 4 1", delay=0)
     page.keyboard.press("Enter")
     page.keyboard.type("2 2 7 1", delay=0)
