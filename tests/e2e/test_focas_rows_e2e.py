@@ -126,8 +126,10 @@ def test_a_bad_line_saves_nothing_keeps_the_text_and_names_the_position(workshop
 
     # corrected in place, the same two lines go to the same two people
     field.fill("3 2 4 1\n2 2 3 1")
+    started = time.perf_counter()
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("2 fila(s) guardada(s): P01 · Participante 1, P02 · Participante 2.")).to_be_visible()
+    print(f"\none save (Ctrl+Enter to confirmation): {time.perf_counter() - started:.2f} s")
     scores = saved_scores(assessment_id)
     assert (scores["P01"], scores["P02"], scores["P03"]) == ([3, 2, 4, 1], [2, 2, 3, 1], [None] * 4)
     # the form moved on to the next participant without scores
