@@ -104,6 +104,24 @@ def _validated_member(session: Session, department_code: str, period: str, data:
                        accredited_on=data.accredited_on)
 
 
+def _writable(session: Session, actor: Actor, model, row_id: uuid.UUID, not_found: str):
+    """A GCD member or meeting, once ``actor`` may write GCD data."""
+    require(actor, "gcd.write")
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(not_found)
+    return row
+
+
+def _delete(session: Session, actor: Actor, row, entity: str, before: dict, attendance) -> None:
+    """Delete ``row`` with the attendance rows that point at it, and record it."""
+    row_id = row.id
+    session.execute(sa.delete(GcdAttendance).where(attendance == row_id))
+    session.delete(row)
+    session.flush()
+    record(session, actor, "delete", entity, row_id, before=before)
+
+
 def add_member(*, session: Session, actor: Actor, department_code: str, period: str, data: MemberInput) -> GcdMember:
     """Accredit a member of a department's GCD for a period (refused if already accredited there)."""
     require(actor, "gcd.write")
@@ -118,10 +136,7 @@ def add_member(*, session: Session, actor: Actor, department_code: str, period: 
 
 def update_member(*, session: Session, actor: Actor, member_id: uuid.UUID, data: MemberInput) -> GcdMember:
     """Correct a member's details (the department and period stay)."""
-    require(actor, "gcd.write")
-    member = session.get(GcdMember, member_id)
-    if member is None:
-        raise NotFound("gcd.member_not_found")
+    member = _writable(session, actor, GcdMember, member_id, "gcd.member_not_found")
     clean = _validated_member(session, member.department_code, member.period, data, member.id)
     before = member.model_dump()
     for column, value in clean.__dict__.items():
@@ -134,15 +149,8 @@ def update_member(*, session: Session, actor: Actor, member_id: uuid.UUID, data:
 
 def remove_member(*, session: Session, actor: Actor, member_id: uuid.UUID) -> None:
     """Remove a member and their attendance records."""
-    require(actor, "gcd.write")
-    member = session.get(GcdMember, member_id)
-    if member is None:
-        raise NotFound("gcd.member_not_found")
-    before = member.model_dump()
-    session.execute(sa.delete(GcdAttendance).where(GcdAttendance.member_id == member.id))
-    session.delete(member)
-    session.flush()
-    record(session, actor, "delete", "gcd_member", member_id, before=before)
+    member = _writable(session, actor, GcdMember, member_id, "gcd.member_not_found")
+    _delete(session, actor, member, "gcd_member", member.model_dump(), GcdAttendance.member_id)
 
 
 def _validated_meeting(session: Session, department_code: str, period: str, data: MeetingInput) -> list[uuid.UUID]:
@@ -190,10 +198,7 @@ def record_meeting(*, session: Session, actor: Actor, department_code: str, peri
 
 def update_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID, data: MeetingInput) -> GcdMeeting:
     """Correct a meeting; ``attendee_ids`` None keeps the attendance as it is."""
-    require(actor, "gcd.write")
-    meeting = session.get(GcdMeeting, meeting_id)
-    if meeting is None:
-        raise NotFound("gcd.meeting_not_found")
+    meeting = _writable(session, actor, GcdMeeting, meeting_id, "gcd.meeting_not_found")
     keep_attendance = data.attendee_ids is None
     attendees = _validated_meeting(session, meeting.department_code, meeting.period, data)
     before = _meeting_state(session, meeting)
@@ -210,15 +215,8 @@ def update_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID, dat
 
 
 def delete_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID) -> None:
-    require(actor, "gcd.write")
-    meeting = session.get(GcdMeeting, meeting_id)
-    if meeting is None:
-        raise NotFound("gcd.meeting_not_found")
-    before = _meeting_state(session, meeting)
-    session.execute(sa.delete(GcdAttendance).where(GcdAttendance.meeting_id == meeting.id))
-    session.delete(meeting)
-    session.flush()
-    record(session, actor, "delete", "gcd_meeting", meeting_id, before=before)
+    meeting = _writable(session, actor, GcdMeeting, meeting_id, "gcd.meeting_not_found")
+    _delete(session, actor, meeting, "gcd_meeting", _meeting_state(session, meeting), GcdAttendance.meeting_id)
 
 
 # --- reads ----------------------------------------------------------------------------------

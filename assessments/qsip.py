@@ -60,6 +60,28 @@ def _audit(session: Session, audit_id: uuid.UUID) -> ServiceAudit:
     return audit
 
 
+def _writable_row(session: Session, actor: Actor, model, row_id: uuid.UUID, not_found: str):
+    """A row of one audit (stage, respondent, barrier, action) and its audit, once ``actor`` may write there."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(not_found)
+    audit = _audit(session, row.audit_id)
+    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    return row, audit
+
+
+def _update_row(session: Session, actor: Actor, row, entity: str, before: dict, clean: dict):
+    """Write ``clean`` onto ``row`` and record the change; nothing happens (no event) when nothing changed."""
+    if before == clean:
+        return row
+    for key, value in clean.items():
+        setattr(row, key, value)
+    session.add(row)
+    session.flush()
+    record(session, actor, "update", entity, row.id, before=before, after=clean)
+    return row
+
+
 def _year(value: object) -> int:
     try:
         year = int(str(value).strip())
@@ -193,11 +215,7 @@ STAGE_FIELDS = ("name_es", "name_en", "planned_start", "planned_end", "actual_st
 
 def update_stage(*, session: Session, actor: Actor, stage_id: uuid.UUID, changes: Mapping[str, object]) -> AuditStage:
     """Change a stage's names, planned and actual dates, status or notes (only the fields given)."""
-    stage = session.get(AuditStage, stage_id)
-    if stage is None:
-        raise NotFound("qsip.stage.not_found")
-    audit = _audit(session, stage.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    stage, audit = _writable_row(session, actor, AuditStage, stage_id, "qsip.stage.not_found")
     unknown = set(changes) - set(STAGE_FIELDS)
     if unknown:
         raise ValueError(f"unknown stage fields: {sorted(unknown)}")
@@ -314,11 +332,7 @@ def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data:
 
 def delete_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID) -> None:
     """Remove a questionnaire typed by mistake, with its ratings."""
-    respondent = session.get(Respondent, respondent_id)
-    if respondent is None:
-        raise NotFound("qsip.respondent.not_found")
-    audit = _audit(session, respondent.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    respondent, audit = _writable_row(session, actor, Respondent, respondent_id, "qsip.respondent.not_found")
     before = {k: getattr(respondent, k) for k in ("audit_id", "respondent_type", "sex", "indigenous", "locality", "code")}
     session.execute(sa.delete(FeedbackRating).where(FeedbackRating.respondent_id == respondent.id))
     session.delete(respondent)
@@ -363,30 +377,14 @@ def add_barrier(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: Ba
 
 
 def update_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID, data: BarrierInput) -> Barrier:
-    barrier = session.get(Barrier, barrier_id)
-    if barrier is None:
-        raise NotFound("qsip.barrier.not_found")
-    audit = _audit(session, barrier.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    barrier, audit = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found")
     clean = _clean_barrier(data)
-    before = {k: getattr(barrier, k) for k in clean}
-    if before == clean:
-        return barrier
-    for key, value in clean.items():
-        setattr(barrier, key, value)
-    session.add(barrier)
-    session.flush()
-    record(session, actor, "update", "barrier", barrier.id, before=before, after=clean)
-    return barrier
+    return _update_row(session, actor, barrier, "barrier", {k: getattr(barrier, k) for k in clean}, clean)
 
 
 def delete_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> None:
     """Remove a barrier that has no roadmap action (actions must be removed or moved first)."""
-    barrier = session.get(Barrier, barrier_id)
-    if barrier is None:
-        raise NotFound("qsip.barrier.not_found")
-    audit = _audit(session, barrier.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    barrier, audit = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found")
     n_actions = session.execute(
         sa.select(sa.func.count()).select_from(ImprovementAction).where(ImprovementAction.barrier_id == barrier.id)
     ).scalar_one()
@@ -468,11 +466,7 @@ ACTION_FIELDS = ("barrier_id", "description", "deadline", "responsible_governmen
 def update_action(*, session: Session, actor: Actor, action_id: uuid.UUID, data: ActionInput,
                   today: date | None = None) -> ImprovementAction:
     """Follow an action up: status, evidence of the result, deadline; marks the day it was completed."""
-    action = session.get(ImprovementAction, action_id)
-    if action is None:
-        raise NotFound("qsip.action.not_found")
-    audit = _audit(session, action.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    action, audit = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found")
     today = today or date.today()
     clean = _clean_action(session, audit, data, today=today, creating=False)
     if clean["status"] == "done":
@@ -480,22 +474,11 @@ def update_action(*, session: Session, actor: Actor, action_id: uuid.UUID, data:
     else:
         clean["completed_on"] = None
     before = {k: getattr(action, k) for k in ACTION_FIELDS}
-    if before == clean:
-        return action
-    for key, value in clean.items():
-        setattr(action, key, value)
-    session.add(action)
-    session.flush()
-    record(session, actor, "update", "improvement_action", action.id, before=before, after=clean)
-    return action
+    return _update_row(session, actor, action, "improvement_action", before, clean)
 
 
 def delete_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> None:
-    action = session.get(ImprovementAction, action_id)
-    if action is None:
-        raise NotFound("qsip.action.not_found")
-    audit = _audit(session, action.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    action, audit = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found")
     before = {k: getattr(action, k) for k in ACTION_FIELDS}
     session.delete(action)
     session.flush()

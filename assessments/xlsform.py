@@ -276,6 +276,49 @@ def _field_of(header: str, groups: set[str]) -> str:
     return name
 
 
+def _write_plan(session: Session, actor: Actor, plan: list, report, *, entity: str, children: str):
+    """Write every checked submission (a row and its scores or ratings), each one audited."""
+    from db.audit import record
+
+    for row, child_rows in plan:
+        session.add(row)
+        session.flush()
+        session.add_all(child_rows)
+        record(session, actor, "import_submission", entity, row.id,
+               after={**row.model_dump(mode="json"), children: len(child_rows)}, reason="xlsform")
+        report.added += 1
+    session.flush()
+    return report
+
+
+def _choices(cells: dict[str, str], line: int, columns: tuple) -> dict[str, str]:
+    """The answers to choice questions, as stored values; ``columns`` holds (column, values, prefix, default)."""
+    attributes = {}
+    for column, values, prefix, default in columns:
+        text = cells.get(column, "").strip()
+        value = _choice_value(text, values, prefix) if text else default
+        if value is None:
+            raise _fail("bad_choice", line=line, column=column, value=text[:30])
+        attributes[column] = value
+    return attributes
+
+
+def _numbers(cells: dict[str, str], line: int, prefix: str, known, unknown: str, validate) -> dict[str, object]:
+    """The answered number questions named ``prefix`` + code, validated; a code outside ``known`` is refused."""
+    numbers = {}
+    for field_name, text in cells.items():
+        if not field_name.startswith(prefix) or not text.strip():
+            continue
+        code = field_name[len(prefix):]
+        if code not in known:
+            raise _fail(unknown, line=line, code=code[:40])
+        try:
+            numbers[code] = validate(_number_of(text))
+        except ValidationFailed as error:
+            raise _fail("bad_score", line=line, code=code, message=error.message("en")) from None
+    return numbers
+
+
 def _choice_value(text: str, allowed: Iterable[str], prefix: str) -> str | None:
     """A select_one answer given as its name or as its Spanish or English label."""
     text = text.strip()
@@ -320,8 +363,6 @@ def import_focas_submissions(data: bytes, *, session: Session, actor: Actor) -> 
 
     Every row is checked before anything is written: one bad row refuses the whole file.
     """
-    from db.audit import record
-
     require(actor, "snapshot.import")
     areas = {f"g_{code}" for (code,) in session.execute(sa.select(m.FunctionalArea.code).distinct())}
     rows = _mapped_rows(data, areas, ("ubigeo", "round", "participant_code"))
@@ -363,27 +404,11 @@ def import_focas_submissions(data: bytes, *, session: Session, actor: Actor) -> 
         code = cells["participant_code"].strip()
         if not code:
             raise _fail("blank_code", line=line)
-        attributes = {}
-        for column, values, prefix, default in (("sex", SEXES, "sex", "undisclosed"),
-                                                ("indigenous", INDIGENOUS, "indigenous", "undisclosed"),
-                                                ("role", PARTICIPANT_ROLES, "xlsform.role", "other")):
-            text = cells.get(column, "").strip()
-            value = _choice_value(text, values, prefix) if text else default
-            if value is None:
-                raise _fail("bad_choice", line=line, column=column, value=text[:30])
-            attributes[column] = value
-        scores = {}
-        for field_name, text in cells.items():
-            if not field_name.startswith("s_") or not text.strip():
-                continue
-            indicator_code = field_name[2:]
-            if indicator_code not in codes:
-                raise _fail("unknown_indicator", line=line, code=indicator_code[:40])
-            try:
-                scores[indicator_code] = validate_score(_number_of(text), scale_min=instrument.scale_min,
-                                                        scale_max=instrument.scale_max)
-            except ValidationFailed as error:
-                raise _fail("bad_score", line=line, code=indicator_code, message=error.message("en")) from None
+        attributes = _choices(cells, line, (("sex", SEXES, "sex", "undisclosed"),
+                                            ("indigenous", INDIGENOUS, "indigenous", "undisclosed"),
+                                            ("role", PARTICIPANT_ROLES, "xlsform.role", "other")))
+        scores = _numbers(cells, line, "s_", codes, "unknown_indicator",
+                          lambda v: validate_score(v, scale_min=instrument.scale_min, scale_max=instrument.scale_max))
         existing = session.get(m.Participant, participant_id)
         if existing is not None:
             stored = dict(session.execute(
@@ -411,21 +436,11 @@ def import_focas_submissions(data: bytes, *, session: Session, actor: Actor) -> 
                                          score=score) for indicator_code, score in scores.items()]
         plan.append((participant, score_rows))
         report.targets.add(f"{ubigeo} · {round_}")
-    for participant, score_rows in plan:
-        session.add(participant)
-        session.flush()
-        session.add_all(score_rows)
-        record(session, actor, "import_submission", "participant", participant.id,
-               after={**participant.model_dump(mode="json"), "scores": len(score_rows)}, reason="xlsform")
-        report.added += 1
-    session.flush()
-    return report
+    return _write_plan(session, actor, plan, report, entity="participant", children="scores")
 
 
 def import_qsip_submissions(data: bytes, *, session: Session, actor: Actor) -> SubmissionReport:
     """Respondents and their ratings from a KoboToolbox/ODK Central CSV of the QSIP questionnaire."""
-    from db.audit import record
-
     require(actor, "snapshot.import")
     dimensions = {f"g_{code}" for (code,) in session.execute(sa.select(m.FeedbackDimension.code).distinct())}
     rows = _mapped_rows(data, dimensions, ("audit_code", "respondent_type"))
@@ -455,26 +470,10 @@ def import_qsip_submissions(data: bytes, *, session: Session, actor: Actor) -> S
                 .join(m.FeedbackDimension, m.FeedbackDimension.id == m.FeedbackItem.dimension_id)
                 .where(m.FeedbackDimension.instrument_id == instrument.id)).all())
         known = items[audit.id]
-        attributes = {}
-        for column, values, prefix, default in (("respondent_type", RESPONDENT_TYPES, "xlsform.respondent_type", None),
-                                                ("sex", SEXES, "sex", "undisclosed"),
-                                                ("indigenous", INDIGENOUS, "indigenous", "undisclosed")):
-            text = cells.get(column, "").strip()
-            value = _choice_value(text, values, prefix) if text else default
-            if value is None:
-                raise _fail("bad_choice", line=line, column=column, value=text[:30])
-            attributes[column] = value
-        ratings = {}
-        for field_name, text in cells.items():
-            if not field_name.startswith("r_") or not text.strip():
-                continue
-            item_code = field_name[2:]
-            if item_code not in known:
-                raise _fail("unknown_item", line=line, code=item_code[:40])
-            try:
-                ratings[item_code] = validate_rating(_number_of(text))
-            except ValidationFailed as error:
-                raise _fail("bad_score", line=line, code=item_code, message=error.message("en")) from None
+        attributes = _choices(cells, line, (("respondent_type", RESPONDENT_TYPES, "xlsform.respondent_type", None),
+                                            ("sex", SEXES, "sex", "undisclosed"),
+                                            ("indigenous", INDIGENOUS, "indigenous", "undisclosed")))
+        ratings = _numbers(cells, line, "r_", known, "unknown_item", validate_rating)
         respondent_id = uuid.uuid5(SUBMISSION_NAMESPACE, f"qsip:{_instance(cells, line)}")
         if respondent_id in planned:
             report.skipped += 1
@@ -502,15 +501,7 @@ def import_qsip_submissions(data: bytes, *, session: Session, actor: Actor) -> S
                        for item_code, rating in ratings.items()]
         plan.append((respondent, rating_rows))
         report.targets.add(f"{audit.service_name} · {audit.cycle_year}")
-    for respondent, rating_rows in plan:
-        session.add(respondent)
-        session.flush()
-        session.add_all(rating_rows)
-        record(session, actor, "import_submission", "respondent", respondent.id,
-               after={**respondent.model_dump(mode="json"), "ratings": len(rating_rows)}, reason="xlsform")
-        report.added += 1
-    session.flush()
-    return report
+    return _write_plan(session, actor, plan, report, entity="respondent", children="ratings")
 
 
 def import_submissions(data: bytes, *, kind: str, session: Session, actor: Actor) -> SubmissionReport:

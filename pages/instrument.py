@@ -21,17 +21,27 @@ def version_label(row: dict) -> str:
     return f"{row['code']} v{row['version']} · {owner}"
 
 
-with focas_tab:
-    versions = ui.read(instruments.list_instruments, "focas")
+def pick_version(kind: str):
+    """The chosen version of the FOCAS or QSIP instrument (None, after saying so, when there is none)."""
+    versions = ui.read(instruments.list_instruments, kind)
     if not versions:
         st.info(t("common.empty"))
-    else:
-        by_id = {v["id"]: v for v in versions}
-        chosen = st.selectbox(t("instrument.version"), options=list(by_id), format_func=lambda i: version_label(by_id[i]),
-                              key="instrument.focas_version")
+        return None
+    by_id = {v["id"]: v for v in versions}
+    return st.selectbox(t("instrument.version"), options=list(by_id), format_func=lambda i: version_label(by_id[i]),
+                        key=f"instrument.{kind}_version")
+
+
+def show_scale(instrument) -> None:
+    scale = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in instrument.levels)
+    st.markdown(f"**{instrument.name.get(lang)}** — {t('instrument.scale')}: {scale}")
+
+
+with focas_tab:
+    chosen = pick_version("focas")
+    if chosen is not None:
         focas = ui.read(instruments.focas_version, chosen)
-        scale = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in focas.levels)
-        st.markdown(f"**{focas.name.get(lang)}** — {t('instrument.scale')}: {scale}")
+        show_scale(focas)
         n_indicators = sum(len(a.indicators) for a in focas.areas)
         st.caption(t("instrument.counts", areas=len(focas.areas), indicators=n_indicators))
         for area in focas.areas:
@@ -47,16 +57,10 @@ with focas_tab:
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 with qsip_tab:
-    versions = ui.read(instruments.list_instruments, "qsip")
-    if not versions:
-        st.info(t("common.empty"))
-    else:
-        by_id = {v["id"]: v for v in versions}
-        chosen = st.selectbox(t("instrument.version"), options=list(by_id), format_func=lambda i: version_label(by_id[i]),
-                              key="instrument.qsip_version")
+    chosen = pick_version("qsip")
+    if chosen is not None:
         qsip = ui.read(instruments.qsip_version, chosen)
-        scale = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in qsip.levels)
-        st.markdown(f"**{qsip.name.get(lang)}** — {t('instrument.scale')}: {scale}")
+        show_scale(qsip)
         st.subheader(t("instrument.stages"))
         st.dataframe(pd.DataFrame([{"#": s.number, t("instrument.stage"): s.name.get(lang),
                                     t("instrument.description"): s.description.get(lang)} for s in qsip.stages]),

@@ -91,33 +91,34 @@ with page_controls:
     st.divider()
 
 # The sheet itself, in the sheet's language: user text only through st.text / st.table (never HTML).
+def sheet_header(kind_key: str, title: str, facts: list[str], figure) -> None:
+    st.caption(ts(kind_key))
+    st.subheader(title, anchor=False)
+    for fact in facts:
+        st.text(fact)
+    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key="sheets.figure")
+
+
+def sheet_table(heading: str, frame) -> None:
+    """A heading and a table keyed on its first column."""
+    st.markdown(f"**{heading}**")
+    st.table(frame.set_index(frame.columns[0]) if not frame.empty else frame)
+
+
 if kind == "government":
-    st.caption(ts("progress.sheet.kind_government"))
-    st.subheader(sheet.government["government"], anchor=False)
-    for fact in progress_sheets.government_facts(sheet, sheet_lang):
-        st.text(fact)
     tables = progress_sheets.government_tables(sheet, sheet_lang)
-    st.plotly_chart(progress_sheets.government_figure(sheet, sheet_lang), width="stretch",
-                    config={"displayModeBar": False}, key="sheets.figure")
-    st.markdown(f"**{ts('progress.sheet.areas')}**")
-    st.table(tables["areas"].set_index(tables["areas"].columns[0]))
-    st.markdown(f"**{ts('progress.sheet.plan')}**")
-    st.table(tables["plan"].set_index(tables["plan"].columns[0]))
+    sheet_header("progress.sheet.kind_government", sheet.government["government"],
+                 progress_sheets.government_facts(sheet, sheet_lang), progress_sheets.government_figure(sheet, sheet_lang))
+    sheet_table(ts("progress.sheet.areas"), tables["areas"])
+    sheet_table(ts("progress.sheet.plan"), tables["plan"])
 else:
-    st.caption(ts("progress.sheet.kind_cluster"))
-    st.subheader(sheet.cluster["name"], anchor=False)
-    for fact in progress_sheets.cluster_facts(sheet, sheet_lang):
-        st.text(fact)
     tables = progress_sheets.cluster_tables(sheet, sheet_lang)
-    st.plotly_chart(progress_sheets.cluster_figure(sheet, sheet_lang), width="stretch",
-                    config={"displayModeBar": False}, key="sheets.figure")
-    st.markdown(f"**{ts('progress.sheet.members')}**")
-    st.table(tables["members"].set_index(tables["members"].columns[0]))
+    sheet_header("progress.sheet.kind_cluster", sheet.cluster["name"],
+                 progress_sheets.cluster_facts(sheet, sheet_lang), progress_sheets.cluster_figure(sheet, sheet_lang))
+    sheet_table(ts("progress.sheet.members"), tables["members"])
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{ts('progress.sheet.plan')}**")
-        st.table(tables["plan"].set_index(tables["plan"].columns[0]))
+        sheet_table(ts("progress.sheet.plan"), tables["plan"])
     with right:
-        st.markdown(f"**{ts('progress.sheet.qsip', cycle=sheet.qsip_cycle or '—')}**")
-        st.table(tables["qsip"].set_index(tables["qsip"].columns[0]) if not tables["qsip"].empty else tables["qsip"])
+        sheet_table(ts("progress.sheet.qsip", cycle=sheet.qsip_cycle or "—"), tables["qsip"])
 st.caption(ts("progress.sheet.footer", date=date.today().isoformat()))

@@ -144,8 +144,36 @@ def _scale_dict(scale_min: int, scale_max: int, levels: tuple[Level, ...]) -> di
     return {"min": scale_min, "max": scale_max, "levels": [level.to_dict() for level in levels]}
 
 
+def _find(candidates, matches, error: str, **params):
+    """The first candidate ``matches`` accepts; :class:`NotFound` (``error``) otherwise."""
+    for candidate in candidates:
+        if matches(candidate):
+            return candidate
+    raise NotFound(error, **params)
+
+
+class _ScaledInstrument:
+    """What both instruments share: a score scale with named levels, and the head of their dictionary."""
+
+    def scale(self) -> range:
+        """The valid scores, ``scale_min`` to ``scale_max`` inclusive."""
+        return range(self.scale_min, self.scale_max + 1)
+
+    def level(self, level: int) -> Level:
+        return _find(self.levels, lambda candidate: candidate.level == level, "instrument.unknown_level", level=level)
+
+    def _head(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "version": self.version,
+            "name": self.name.to_dict(),
+            "scale": _scale_dict(self.scale_min, self.scale_max, self.levels),
+        }
+
+
 @dataclass(frozen=True)
-class FocasInstrument:
+class FocasInstrument(_ScaledInstrument):
     """One version of the FOCAS capacity-assessment instrument."""
 
     kind: ClassVar[str] = "focas"
@@ -158,37 +186,19 @@ class FocasInstrument:
     levels: tuple[Level, ...]
     areas: tuple[FunctionalArea, ...]
 
-    def scale(self) -> range:
-        """The valid scores, ``scale_min`` to ``scale_max`` inclusive."""
-        return range(self.scale_min, self.scale_max + 1)
-
-    def level(self, level: int) -> Level:
-        for candidate in self.levels:
-            if candidate.level == level:
-                return candidate
-        raise NotFound("instrument.unknown_level", level=level)
-
     def area(self, code: str) -> FunctionalArea:
         """The area with this code; :class:`NotFound` (``instrument.unknown_area``) otherwise."""
-        for area in self.areas:
-            if area.code == code:
-                return area
-        raise NotFound("instrument.unknown_area", code=code)
+        return _find(self.areas, lambda area: area.code == code, "instrument.unknown_area", code=code)
 
     def indicator(self, code: str) -> Indicator:
         """The indicator with this code, in any area; :class:`NotFound` otherwise."""
-        for area in self.areas:
-            for indicator in area.indicators:
-                if indicator.code == code:
-                    return indicator
-        raise NotFound("instrument.unknown_indicator", code=code)
+        return _find((i for area in self.areas for i in area.indicators), lambda i: i.code == code,
+                     "instrument.unknown_indicator", code=code)
 
     def area_of(self, indicator_code: str) -> FunctionalArea:
         """The area an indicator belongs to in this version."""
-        for area in self.areas:
-            if any(indicator.code == indicator_code for indicator in area.indicators):
-                return area
-        raise NotFound("instrument.unknown_indicator", code=indicator_code)
+        return _find(self.areas, lambda area: any(i.code == indicator_code for i in area.indicators),
+                     "instrument.unknown_indicator", code=indicator_code)
 
     def area_codes(self) -> list[str]:
         return [area.code for area in self.areas]
@@ -202,14 +212,7 @@ class FocasInstrument:
 
     def to_dict(self) -> dict[str, Any]:
         """The instrument as the JSON-ready dictionary :func:`parse_focas` reads back."""
-        return {
-            "kind": self.kind,
-            "code": self.code,
-            "version": self.version,
-            "name": self.name.to_dict(),
-            "scale": _scale_dict(self.scale_min, self.scale_max, self.levels),
-            "areas": [area.to_dict() for area in self.areas],
-        }
+        return {**self._head(), "areas": [area.to_dict() for area in self.areas]}
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,7 @@ class FeedbackDimension:
 
 
 @dataclass(frozen=True)
-class QsipInstrument:
+class QsipInstrument(_ScaledInstrument):
     """One version of the QSIP instrument: stages and customer-feedback questionnaire."""
 
     kind: ClassVar[str] = "qsip"
@@ -271,54 +274,27 @@ class QsipInstrument:
     stages: tuple[QsipStage, ...]
     dimensions: tuple[FeedbackDimension, ...]
 
-    def scale(self) -> range:
-        return range(self.scale_min, self.scale_max + 1)
-
-    def level(self, level: int) -> Level:
-        for candidate in self.levels:
-            if candidate.level == level:
-                return candidate
-        raise NotFound("instrument.unknown_level", level=level)
-
     def stage(self, number: int) -> QsipStage:
-        for stage in self.stages:
-            if stage.number == number:
-                return stage
-        raise NotFound("instrument.unknown_stage", number=number)
+        return _find(self.stages, lambda stage: stage.number == number, "instrument.unknown_stage", number=number)
 
     def dimension(self, code: str) -> FeedbackDimension:
-        for dimension in self.dimensions:
-            if dimension.code == code:
-                return dimension
-        raise NotFound("instrument.unknown_dimension", code=code)
+        return _find(self.dimensions, lambda d: d.code == code, "instrument.unknown_dimension", code=code)
 
     def item(self, code: str) -> FeedbackItem:
-        for dimension in self.dimensions:
-            for item in dimension.items:
-                if item.code == code:
-                    return item
-        raise NotFound("instrument.unknown_item", code=code)
+        return _find((i for d in self.dimensions for i in d.items), lambda i: i.code == code,
+                     "instrument.unknown_item", code=code)
 
     def dimension_of(self, item_code: str) -> FeedbackDimension:
-        for dimension in self.dimensions:
-            if any(item.code == item_code for item in dimension.items):
-                return dimension
-        raise NotFound("instrument.unknown_item", code=item_code)
+        return _find(self.dimensions, lambda d: any(i.code == item_code for i in d.items),
+                     "instrument.unknown_item", code=item_code)
 
     def item_codes(self) -> list[str]:
         return [item.code for dimension in self.dimensions for item in dimension.items]
 
     def to_dict(self) -> dict[str, Any]:
         """The instrument as the JSON-ready dictionary :func:`parse_qsip` reads back."""
-        return {
-            "kind": self.kind,
-            "code": self.code,
-            "version": self.version,
-            "name": self.name.to_dict(),
-            "scale": _scale_dict(self.scale_min, self.scale_max, self.levels),
-            "stages": [stage.to_dict() for stage in self.stages],
-            "dimensions": [dimension.to_dict() for dimension in self.dimensions],
-        }
+        return {**self._head(), "stages": [stage.to_dict() for stage in self.stages],
+                "dimensions": [dimension.to_dict() for dimension in self.dimensions]}
 
 
 # --------------------------------------------------------------------------------------------

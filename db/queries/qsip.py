@@ -38,6 +38,13 @@ ACTION_COLUMNS = ["id", "barrier_id", "barrier", "description", "responsible_gov
                   "deadline", "status", "quick_win", "evidence", "completed_on", "overdue"]
 
 
+def _frame(query, columns) -> pd.DataFrame:
+    """Run one read query in its own session; its rows as a frame with ``columns``."""
+    with read_session() as session:
+        rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _overdue(today: date):
     return sa.and_(ImprovementAction.deadline < today, ImprovementAction.status.not_in(("done", "dropped")))
 
@@ -69,9 +76,7 @@ def audits(cluster_id: uuid.UUID | None = None, today: date | None = None) -> pd
     )
     if cluster_id is not None:
         query = query.where(ServiceAudit.cluster_id == cluster_id)
-    with read_session() as session:
-        rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    return _frame(query, AUDIT_COLUMNS)
 
 
 def audit_row(audit_id: uuid.UUID) -> dict | None:
@@ -90,9 +95,7 @@ def stages(audit_id: uuid.UUID) -> pd.DataFrame:
     """The audit's five stages in order, with dates, status and notes."""
     query = (sa.select(*(getattr(AuditStage, c) for c in STAGE_COLUMNS))
              .where(AuditStage.audit_id == audit_id).order_by(AuditStage.number))
-    with read_session() as session:
-        rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=STAGE_COLUMNS)
+    return _frame(query, STAGE_COLUMNS)
 
 
 def feedback_items(audit_id: uuid.UUID) -> pd.DataFrame:
@@ -106,9 +109,7 @@ def feedback_items(audit_id: uuid.UUID) -> pd.DataFrame:
         .where(ServiceAudit.id == audit_id)
         .order_by(FeedbackDimension.position, FeedbackItem.position)
     )
-    with read_session() as session:
-        rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    return _frame(query, ITEM_COLUMNS)
 
 
 def respondents(audit_id: uuid.UUID) -> pd.DataFrame:
@@ -123,9 +124,7 @@ def respondents(audit_id: uuid.UUID) -> pd.DataFrame:
                   Respondent.locality, Respondent.code, Respondent.created_at)
         .order_by(Respondent.created_at.desc())
     )
-    with read_session() as session:
-        rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=RESPONDENT_COLUMNS)
+    frame = _frame(query, RESPONDENT_COLUMNS)
     frame["mean_rating"] = pd.to_numeric(frame["mean_rating"]).astype("float64").round(2)
     return frame
 
@@ -168,9 +167,7 @@ def ratings(audit_id: uuid.UUID, *, with_previous_cycles: bool = True) -> pd.Dat
         .where(Respondent.audit_id.in_(ids))
         .order_by(ServiceAudit.cycle_year, Respondent.id, FeedbackDimension.position, FeedbackItem.position)
     )
-    with read_session() as session:
-        rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(RATING_COLUMNS))
+    frame = _frame(query, list(RATING_COLUMNS))
     frame["rating"] = frame["rating"].astype("int64")
     frame["cycle_year"] = frame["cycle_year"].astype("int64")
     return frame
@@ -192,9 +189,7 @@ def barriers(audit_id: uuid.UUID) -> pd.DataFrame:
         .where(Barrier.audit_id == audit_id)
         .order_by(priority_order, Barrier.created_at)
     )
-    with read_session() as session:
-        rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=BARRIER_COLUMNS)
+    return _frame(query, BARRIER_COLUMNS)
 
 
 def actions(audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
@@ -211,9 +206,7 @@ def actions(audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
         .where(ImprovementAction.audit_id == audit_id)
         .order_by(ImprovementAction.deadline, ImprovementAction.created_at)
     )
-    with read_session() as session:
-        rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=ACTION_COLUMNS)
+    frame = _frame(query, ACTION_COLUMNS)
     frame["overdue"] = frame["overdue"].astype(bool)
     frame["quick_win"] = frame["quick_win"].astype(bool)
     return frame
