@@ -158,8 +158,8 @@ if int(audit["n_overdue"]):
 # ------------------------------------------------------------------------------------ stages
 with tab_stages:
     show_flash("stages")
-    st.caption(t("qsip.stages.caption"))
     if writable:
+        st.caption(t("qsip.stages.caption"))  # how to edit: only for those who may
         date_columns = ["planned_start", "planned_end", "actual_start", "actual_end"]
         edited = st.data_editor(
             # real dates (NaT when empty) so empty cells show blank rather than "None"
@@ -200,9 +200,9 @@ with tab_feedback:
     counts = ui.read(queries.respondent_counts, audit_id)
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
-    st.caption(t("qsip.feedback.caption"))
     show_flash("feedback")
     if writable:
+        st.caption(t("qsip.feedback.caption"))
         form_number = st.session_state.setdefault("qsip.form_number", 0)
         with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
             who = st.columns(5)
@@ -515,13 +515,13 @@ def next_cycle_form() -> None:
 with tab_cycle:
     show_flash("cycle")
     st.markdown(f"#### {t('qsip.validation.title')}")
-    st.caption(t("qsip.validation.caption"))
     if can_validate:
+        st.caption(t("qsip.validation.caption"))
         validation_form()
     elif pd.notna(audit["validated_at"]):
         st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
                      who=plain(audit["validated_by"])))
-    st.markdown(f"#### {t('qsip.cycle.title')}")
-    st.caption(t("qsip.cycle.caption"))
     if writable:
+        st.markdown(f"#### {t('qsip.cycle.title')}")
+        st.caption(t("qsip.cycle.caption"))
         next_cycle_form()

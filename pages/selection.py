@@ -240,7 +240,8 @@ with tab_evidence:
     if cells.empty:
         st.info(t("selection.no_candidates"))
     else:
-        st.caption(t("selection.evidence_help"))
+        if writable:
+            st.caption(t("selection.evidence_help"))
         view = cells.assign(criterion=cells["criterion_es" if lang == "es" else "criterion_en"])
         if writable:
             editor_key = f"selection.evidence.{record_id}.{version('scores')}"
@@ -268,8 +269,8 @@ with tab_evidence:
                                     "score": t("selection.col.score"), "evidence": t("selection.col.evidence")})
 
 with tab_criteria:
-    st.caption(t("selection.criteria_help"))
     if writable:
+        st.caption(t("selection.criteria_help"))
         editor_key = f"selection.criteria.{record_id}.{version('criteria')}"
         criteria_view = criteria[["id", "name_es", "name_en", "weight"]]
 
