@@ -276,6 +276,13 @@ def _field_of(header: str, groups: set[str]) -> str:
     return name
 
 
+def _check_version(cells: dict[str, str], line: int, instrument) -> None:
+    """A row filled in on another version of the form than the instrument it targets is refused."""
+    tag = cells.get("instrument_version", "").strip()
+    if tag and tag != f"{instrument.code}:{instrument.version}":
+        raise _fail("wrong_version", line=line, form=tag[:30], expected=f"{instrument.code}:{instrument.version}")
+
+
 def _write_plan(session: Session, actor: Actor, plan: list, report, *, entity: str, children: str):
     """Write every checked submission (a row and its scores or ratings), each one audited."""
     from db.audit import record
@@ -387,9 +394,7 @@ def import_focas_submissions(data: bytes, *, session: Session, actor: Actor) -> 
                 raise _fail("no_assessment", line=line, ubigeo=ubigeo[:10], round=round_[:12])
             assessments[key] = tuple(found)
         assessment, instrument = assessments[key]
-        tag = cells.get("instrument_version", "").strip()
-        if tag and tag != f"{instrument.code}:{instrument.version}":
-            raise _fail("wrong_version", line=line, form=tag[:30], expected=f"{instrument.code}:{instrument.version}")
+        _check_version(cells, line, instrument)
         if assessment.id not in indicators:
             indicators[assessment.id] = dict(session.execute(
                 sa.select(m.Indicator.code, m.Indicator.id)
@@ -461,9 +466,7 @@ def import_qsip_submissions(data: bytes, *, session: Session, actor: Actor) -> S
                 raise _fail("no_audit", line=line, code=code)
             audits[code] = found[0]
         audit, instrument = audits[code]
-        tag = cells.get("instrument_version", "").strip()
-        if tag and tag != f"{instrument.code}:{instrument.version}":
-            raise _fail("wrong_version", line=line, form=tag[:30], expected=f"{instrument.code}:{instrument.version}")
+        _check_version(cells, line, instrument)
         if audit.id not in items:
             items[audit.id] = dict(session.execute(
                 sa.select(m.FeedbackItem.code, m.FeedbackItem.id)
