@@ -77,11 +77,15 @@ def is_demo_account_refused(session: Session, user: UserAccount) -> bool:
     return user.is_demo and not _is_demo_database(session)
 
 
-def revoke_user_sessions(*, session: Session, user_id: uuid.UUID, reason: str, now: datetime | None = None) -> int:
-    """Revoke every saved login (browser cookie) of an account; returns how many were still open."""
+def revoke_user_sessions(*, session: Session, user_id: uuid.UUID, reason: str, now: datetime | None = None,
+                         keep: uuid.UUID | None = None) -> int:
+    """Revoke every saved login (browser cookie) of an account but ``keep``; returns how many were still open."""
     now = now or _now()
+    where = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+    if keep is not None:
+        where.append(AuthSession.id != keep)
     result = session.execute(
-        sa.update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        sa.update(AuthSession).where(*where)
         .values(revoked_at=now, revoked_reason=reason[:24], updated_at=now)
     )
     return result.rowcount or 0
@@ -270,8 +274,13 @@ def set_password(*, session: Session, actor: Actor, user_id: uuid.UUID, password
     record(session, actor, "update", "user_account", user.id, after={"password": "changed"}, reason="password")
 
 
-def change_own_password(*, session: Session, actor: Actor, current: str, new: str) -> None:
-    """Any logged-in user changes their own password after proving the current one."""
+def change_own_password(*, session: Session, actor: Actor, current: str, new: str,
+                        keep_saved_login: uuid.UUID | None = None) -> None:
+    """Any logged-in user changes their own password after proving the current one.
+
+    Every other browser that kept this account logged in is logged out (its saved login revoked);
+    the browser that made the change, ``keep_saved_login``, stays logged in.
+    """
     user = session.get(UserAccount, actor.user_id) if actor.user_id else None
     if user is None or not user.active:
         raise NotFound("access.no_such_user")
@@ -280,6 +289,7 @@ def change_own_password(*, session: Session, actor: Actor, current: str, new: st
     user.password_hash = hash_password(_check_password(new, user.username))
     user.updated_at = _now()
     session.add(user)
+    revoke_user_sessions(session=session, user_id=user.id, reason="own_password", keep=keep_saved_login)
     record(session, actor, "update", "user_account", user.id, after={"password": "changed"}, reason="own_password")
 
 

@@ -59,12 +59,14 @@ class IssuedSession:
     token: str
 
 
-def issue(*, session: Session, actor: Actor, user_agent: str | None = None,
+def issue(*, session: Session, account: Actor, user_agent: str | None = None,
           now: datetime | None = None) -> IssuedSession:
     """Issue a saved login for an account that has just proved who it is (password, SSO, first admin).
 
-    Called inside the login's own transaction; the login itself is what the audit trail records.
+    Not a write of its own: it is called inside the login's transaction, and that login (or the first
+    administrator's creation) is what the audit trail records; the token never reaches the trail.
     """
+    actor = account
     if actor.user_id is None:
         raise ValueError("only an account can have a saved login")
     now = now or _now()

@@ -95,6 +95,11 @@ def _clear_cookie() -> None:
     st.session_state[COOKIE_KEY] = {"action": "clear", "name": auth_sessions.COOKIE_NAME}
 
 
+def saved_login_id():
+    """The id of this browser's saved login (auth_session row), or None in open mode or without one."""
+    return st.session_state.get(SAVED_ID_KEY)
+
+
 def sign_in(actor: Actor, *, saved: auth_sessions.IssuedSession | None = None) -> None:
     """Put the actor in this browser session; ``saved`` (a fresh login) also goes into the cookie."""
     st.session_state[ui.ACTOR_KEY] = actor
@@ -159,7 +164,7 @@ def _try_sso() -> None:
         return
     with write_session() as session:
         result = accounts.login_sso(session=session, email=st.user.get("email"))
-        saved = auth_sessions.issue(session=session, actor=result.actor, user_agent=user_agent()) \
+        saved = auth_sessions.issue(session=session, account=result.actor, user_agent=user_agent()) \
             if result.actor is not None else None
     if result.actor is not None:
         sign_in(result.actor, saved=saved)

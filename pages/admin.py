@@ -12,6 +12,7 @@ from assessments.errors import DomainError
 from db import backup
 from db.config import load_settings
 from db.engine import write_session
+from pages import _access_gate as gate
 from pages import ui
 
 t = ui.t
@@ -42,7 +43,8 @@ def own_password() -> None:
             if new != confirm:
                 st.error(t("access.password_mismatch"), icon=":material/error:")
             else:
-                write(lambda s: accounts.change_own_password(session=s, actor=actor, current=current, new=new),
+                write(lambda s: accounts.change_own_password(session=s, actor=actor, current=current, new=new,
+                                                          keep_saved_login=gate.saved_login_id()),
                       success="access.own_password.changed")
 
 
@@ -137,7 +139,7 @@ def audit_tab() -> None:
         return
     st.caption(t("access.audit.count", shown=len(events), total=total))
     headers = {column: t(f"access.audit.col.{column}") for column in events.columns}
-    st.dataframe(labelled(events, lang).rename(columns=headers), hide_index=True, width="stretch")
+    st.dataframe(labelled(events, lang).rename(columns=headers), hide_index=True, placeholder="—", width="stretch")
     if st.button(t("access.audit.prepare_export"), key="audit.prepare_export", icon=":material/download:"):
         def export() -> bytes:
             with write_session() as session:

@@ -76,7 +76,7 @@ target_columns = {
 }
 submitted = False
 if targets_blocked:
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=target_columns)
+    st.dataframe(frame, hide_index=True, placeholder="—", width="stretch", column_config=target_columns)
     if not plan_blocked:
         st.caption(t("focas.readonly.targets"))
 else:

@@ -498,12 +498,12 @@ def scores_section() -> None:
     st.session_state["focas.view_value"] = view
     if view == "rows":
         # the levels stay in sight while sheets are read aloud
-        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+        st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
         widgets.row_entry(assessment_id=assessment_id, area=area, scale_text=scale_text, editable=editable,
                           reason=reason)
         return
     with st.expander(t("focas.scores.descriptors"), expanded=False):
-        st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+        st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
     # one editor on screen at a time: a second editor redrawn while the first has the keyboard costs keystrokes
     if view == "individual":
         st.caption(t("focas.scores.keyboard"))
@@ -569,7 +569,7 @@ def instrument_section() -> None:
     for area in instrument.areas:
         badge = f" · {t('focas.mandatory')}" if area.mandatory else ""
         with st.expander(f"{area.code} · {area.name.get(lang)}{badge}"):
-            st.dataframe(descriptors_table(area), hide_index=True, width="stretch")
+            st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
 
 
 def customise_forms(current: list[str], names: dict[str, str]) -> None:

@@ -54,7 +54,7 @@ with focas_tab:
                         for lv in focas.levels if lv.level in ind.descriptors}}
                     for ind in area.indicators
                 ]
-                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="—", width="stretch")
 
 with qsip_tab:
     chosen = pick_version("qsip")
@@ -64,9 +64,9 @@ with qsip_tab:
         st.subheader(t("instrument.stages"))
         st.dataframe(pd.DataFrame([{"#": s.number, t("instrument.stage"): s.name.get(lang),
                                     t("instrument.description"): s.description.get(lang)} for s in qsip.stages]),
-                     hide_index=True, width="stretch")
+                     hide_index=True, placeholder="—", width="stretch")
         st.subheader(t("instrument.dimensions"))
         for dimension in qsip.dimensions:
             with st.expander(dimension.name.get(lang)):
                 st.dataframe(pd.DataFrame([{t("instrument.item"): i.code, t("instrument.question"): i.text.get(lang)}
-                                           for i in dimension.items]), hide_index=True, width="stretch")
+                                           for i in dimension.items]), hide_index=True, placeholder="—", width="stretch")

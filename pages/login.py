@@ -35,7 +35,7 @@ if mode == "first_admin":
                 with write_session() as session:
                     actor = accounts.create_first_admin(session=session, username=username, password=password,
                                                         full_name=full_name)
-                    saved = auth_sessions.issue(session=session, actor=actor, user_agent=gate.user_agent())
+                    saved = auth_sessions.issue(session=session, account=actor, user_agent=gate.user_agent())
             except DomainError as error:
                 ui.show_error(error)
             else:
@@ -50,7 +50,7 @@ else:
     if submitted:
         with write_session() as session:
             result = accounts.authenticate(session=session, username=username, password=password)
-            saved = auth_sessions.issue(session=session, actor=result.actor, user_agent=gate.user_agent()) \
+            saved = auth_sessions.issue(session=session, account=result.actor, user_agent=gate.user_agent()) \
                 if result.actor is not None else None
         if result.actor is None:
             st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")

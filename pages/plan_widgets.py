@@ -62,7 +62,7 @@ def _edit_planned(frame: pd.DataFrame, *, key: str) -> None:
                 config[column] = st.column_config.NumberColumn(
                     t("clusterplan.wave_n", wave=column.removeprefix("wave_")), min_value=0,
                     max_value=cluster_plan.MAX_PLANNED, step=1)
-        st.data_editor(grid, column_config=config, hide_index=True, key=f"{key}_editor", width="stretch")
+        st.data_editor(grid, column_config=config, hide_index=True, placeholder="", key=f"{key}_editor", width="stretch")
         if st.button(t("clusterplan.save"), key=f"{key}_save"):
             edits = edits_from_editor(grid, st.session_state.get(f"{key}_editor", {}))
 

@@ -164,7 +164,7 @@ with tab_stages:
         edited = st.data_editor(
             # real dates (NaT when empty) so empty cells show blank rather than "None"
             stages.drop(columns=["id"]).assign(**{c: pd.to_datetime(stages[c]) for c in date_columns}),
-            hide_index=True, width="stretch", key=f"qsip.stages_editor_{audit_id}",
+            hide_index=True, placeholder="", width="stretch", key=f"qsip.stages_editor_{audit_id}",
             disabled=["number"],
             column_config={
                 "number": st.column_config.NumberColumn("#", width="small"),
@@ -471,7 +471,7 @@ with tab_roadmap:
         styled = shown.rename(columns=labels).style.apply(
             lambda row: ["background-color: #fde2e1; color: #8a1c1c" if flag else "" for flag in
                          [bool(actions.loc[row.name, "overdue"])] * len(row)], axis=1)
-        st.dataframe(styled, hide_index=True, width="stretch", key="qsip.actions_table")
+        st.dataframe(styled, hide_index=True, placeholder="—", width="stretch", key="qsip.actions_table")
         st.download_button(t("common.download_csv"), data=shown.rename(columns=labels).to_csv(index=False)
                            .encode("utf-8-sig"), file_name=f"qsip_roadmap_{audit['cycle_year']}.csv",
                            mime="text/csv", key="qsip.actions_csv")

@@ -72,7 +72,7 @@ def export_section() -> None:
     with st.expander(t("snapshot.manifest_table")):
         frame = pd.DataFrame([{t("snapshot.col_file"): name, t("snapshot.col_rows"): info["rows"],
                                t("snapshot.col_sha"): info["sha256"]} for name, info in files.items()])
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(frame, hide_index=True, placeholder="—", width="stretch")
 
 
 def run_import(data: bytes, take: list[str]) -> None:
@@ -107,14 +107,14 @@ def import_section() -> None:
     else:
         st.success(t("snapshot.import.done", **counts))
     with st.expander(t("snapshot.import.per_table"), expanded=not report.conflicts):
-        st.dataframe(report.as_frame().rename(columns=REPORT_LABELS), hide_index=True, width="stretch")
+        st.dataframe(report.as_frame().rename(columns=REPORT_LABELS), hide_index=True, placeholder="—", width="stretch")
     if not report.conflicts:
         return
     st.subheader(t("snapshot.import.conflicts"))
     st.caption(t("snapshot.import.conflicts_help"))
     frame = report.conflicts_frame().drop(columns=["record_id"])
     frame["kind"] = frame["kind"].map(lambda kind: t(f"snapshot.kind.{kind}"))
-    st.dataframe(frame.rename(columns=CONFLICT_LABELS), hide_index=True, width="stretch")
+    st.dataframe(frame.rename(columns=CONFLICT_LABELS), hide_index=True, placeholder="—", width="stretch")
     if any(c.kind == "duplicate" for c in report.conflicts):
         st.caption(t("snapshot.import.duplicates"))
     options = snapshot.take_incoming_choices(report)
@@ -151,7 +151,7 @@ def xlsform_section() -> None:
                                         t("snapshot.xlsform.col_cluster"): a["cluster"],
                                         t("snapshot.xlsform.col_service"): a["service_name"],
                                         t("snapshot.xlsform.col_year"): a["cycle_year"]} for a in audits]),
-                         hide_index=True, width="stretch")
+                         hide_index=True, placeholder="—", width="stretch")
     if not access.can(ui.actor(), "snapshot.import"):
         st.info(t("snapshot.import.denied"))
         return

@@ -122,7 +122,7 @@ def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:
 def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[str, str] | None = None) -> None:
     """A read-only table with a CSV download of exactly what is shown (labels in the chosen language)."""
     shown = frame.rename(columns=column_labels or {})
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, placeholder="—", width="stretch")
     st.download_button(
         t("common.download_csv"),
         data=shown.to_csv(index=False).encode("utf-8-sig"),

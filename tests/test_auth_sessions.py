@@ -31,7 +31,7 @@ def log_in(username="fabi", password="clave-segura-1", now=None):
     with write_session() as session:
         result = accounts.authenticate(session=session, username=username, password=password, now=now)
         assert result.actor is not None, result.error_key
-        return result.actor, auth_sessions.issue(session=session, actor=result.actor, user_agent="Test/1.0", now=now)
+        return result.actor, auth_sessions.issue(session=session, account=result.actor, user_agent="Test/1.0", now=now)
 
 
 def resume(token, now=None):
@@ -164,6 +164,20 @@ def test_an_admin_password_reset_revokes_the_accounts_saved_logins(db_url):
     assert auth_sessions.state(saved.id).valid is False
 
 
+def test_changing_ones_own_password_logs_out_the_other_browsers_but_not_this_one(db_url):
+    make_user()
+    actor, here = log_in()
+    _, laptop = log_in()
+    _, phone = log_in()
+    with write_session() as session:
+        accounts.change_own_password(session=session, actor=actor, current="clave-segura-1", new="otra-clave-33",
+                                     keep_saved_login=here.id)
+    assert resume(here.token).actor is not None
+    for other in (laptop, phone):
+        assert saved_row(other.id).revoked_reason == "own_password"
+        assert resume(other.token).refused == "revoked"
+
+
 def test_a_resumed_login_carries_the_role_and_clusters_of_now(db_url):
     from db.demo import load_demo
 
@@ -224,7 +238,7 @@ def test_state_and_touch_keep_a_live_session_honest(db_url):
 
 def test_a_saved_login_needs_an_account():
     with pytest.raises(ValueError):
-        auth_sessions.issue(session=None, actor=LOCAL_USER)
+        auth_sessions.issue(session=None, account=LOCAL_USER)
 
 
 # ---------------------------------------------------------------------------------------------
