@@ -124,10 +124,13 @@ def test_typed_scores_are_saved_at_once_and_survive_a_reload(workshop, app_facto
 
     page.reload()
     open_scores(page, app.url)
+    # the count under the grid, then the grid's own cells once its last participant's row is drawn
+    expect(page.get_by_text("12 de 12 puntajes ingresados")).to_be_visible()
+    grid_cells = page.locator("[data-testid='stDataFrame']:visible").first.locator("td[role='gridcell']")
+    grid_cells.filter(has_text="P03").first.wait_for(state="attached")
     page.screenshot(path=str(tmp_path / "reloaded.png"), full_page=True)
     texts = cell_texts(page)
     for code, scores in SHEETS.items():
         row = texts.index(next(t for t in texts if t.startswith(code)))
         assert texts[row + 1:row + 5] == [str(s) for s in scores]
-    expect(page.get_by_text("12 de 12 puntajes ingresados")).to_be_visible()
     assert saved_scores(assessment_id) == SHEETS
