@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import eventually, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -93,12 +93,16 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     page.get_by_role("tab", name="Cuestionarios").click()
     panel_cells = page.locator("[role='tabpanel'] [data-testid='stDataFrame'] [role='gridcell']")
     panel_cells.filter(has_text="E2E-002").first.wait_for(state="attached")
-    respondents = shown_table_text(page)
-    assert "E2E-001" in respondents and "E2E-002" in respondents
+
+    def both_shown() -> tuple[bool, bool]:
+        respondents = shown_table_text(page)
+        return "E2E-001" in respondents, "E2E-002" in respondents
+
+    assert eventually(both_shown, (True, True)) == (True, True)
     page.get_by_role("tab", name="Hoja de ruta").click()
     panel_cells.filter(has_text="Aviso radial en awajún").first.wait_for(state="attached")
     page.screenshot(path=str(tmp_path / "qsip_roadmap.png"), full_page=True)
-    assert "Aviso radial en awajún con los horarios del CRED" in shown_table_text(page)
+    assert eventually(lambda: "Aviso radial en awajún con los horarios del CRED" in shown_table_text(page), True)
 
     dispose_engine(demo_db_url)
     audits = queries.audits()
