@@ -95,9 +95,11 @@ def import_section() -> None:
     upload = st.file_uploader(t("snapshot.import.upload"), type=["zip"], key="snapshot.upload")
     if upload is not None and st.button(t("snapshot.import.button"), type="primary", key="snapshot.import"):
         st.session_state["snapshot.import_bytes"] = upload.getvalue()
+        st.session_state["snapshot.import_file"] = upload.file_id
         run_import(st.session_state["snapshot.import_bytes"], [])
     report = st.session_state.get("snapshot.import_report")
-    if report is None:
+    # a report belongs to the file it came from: another file (or none) in the uploader hides it
+    if report is None or upload is None or upload.file_id != st.session_state.get("snapshot.import_file"):
         return
     counts = {name: report.total(name) for name in ("added", "skipped", "updated", "conflicts")}
     if counts["added"] + counts["updated"] == 0 and not counts["conflicts"]:

@@ -49,6 +49,8 @@ def test_download_merge_and_xlsform(demo_db_url, app_factory, page, tmp_path):
         evil.writestr("../../etc/cron.d/evil", "* * * * * root rm -rf /")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(hostile))
     page.get_by_text("evil.zip").wait_for()
+    # the first file's report goes away with it: no "no changes" next to a file not yet imported
+    expect(page.get_by_text("No hubo cambios")).to_be_hidden()
     wait_for_app(page)
     page.get_by_role("button", name="Importar").click()
     wait_for_app(page)
