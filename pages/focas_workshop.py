@@ -138,10 +138,10 @@ with st.expander(t("focas.details.title")):
 
 section = st.segmented_control(
     t("focas.section"), options=list(SECTIONS), format_func={s: t(f"focas.section.{s}") for s in SECTIONS}.get,
-    default=st.session_state.get("focas.section_value", "participants"), required=True, key="focas.section",
-    label_visibility="collapsed",
+    default=ui.remembered("focas.section_value", "section", list(SECTIONS)) or "participants", required=True,
+    key="focas.section", label_visibility="collapsed",
 )
-st.session_state["focas.section_value"] = section
+ui.remember("focas.section_value", "section", section)
 
 
 # --- participants -----------------------------------------------------------------------------
@@ -485,17 +485,17 @@ def scores_section() -> None:
     areas = {area.code: area for area in instrument.areas}
     area_code = st.segmented_control(
         t("focas.area"), options=list(areas), format_func=lambda c: c,
-        default=st.session_state.get("focas.area_value") if st.session_state.get("focas.area_value") in areas
-        else next(iter(areas)), required=True, key="focas.area")
-    st.session_state["focas.area_value"] = area_code
+        default=ui.remembered("focas.area_value", "area", list(areas)) or next(iter(areas)), required=True,
+        key="focas.area")
+    ui.remember("focas.area_value", "area", area_code)
     area = areas[area_code]
     st.markdown(f"**{area.code} · {area.name.get(lang)}**" + (f" · {t('focas.mandatory')}" if area.mandatory else ""))
     views = ("individual", "rows", "consensus")
     view = st.segmented_control(
         t("focas.scores.view"), options=list(views), required=True, key="focas.view",
         format_func={v: t(f"focas.scores.view.{v}") for v in views}.get,
-        default=st.session_state.get("focas.view_value", "individual"), label_visibility="collapsed")
-    st.session_state["focas.view_value"] = view
+        default=ui.remembered("focas.view_value", "entry", list(views)) or "individual", label_visibility="collapsed")
+    ui.remember("focas.view_value", "entry", view)
     if view == "rows":
         # the levels stay in sight while sheets are read aloud
         st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")

@@ -49,6 +49,25 @@ def actor() -> Actor:
     return ANONYMOUS
 
 
+def remembered(value_key: str, param: str, options: list) -> Any:
+    """A choice kept across page switches (session state) and browser reloads (the ``?param=`` of the URL).
+
+    Returns the remembered option, or None when nothing remembered is among ``options``.
+    """
+    current = st.session_state.get(value_key)
+    if current in options:
+        return current
+    from_url = st.query_params.get(param)
+    return next((option for option in options if str(option) == from_url), None)
+
+
+def remember(value_key: str, param: str, value: Any) -> None:
+    """Keep ``value`` for ``remembered``: in the session, and in the URL so a reload comes back to it."""
+    st.session_state[value_key] = value
+    if st.query_params.get(param) != str(value):
+        st.query_params[param] = str(value)
+
+
 def read_only_reason(who: Actor, action: str) -> str:
     """Why ``who`` sees this page read-only, in one short line (roles_ui catalog)."""
     allowed = WRITE_ACTIONS[action]

@@ -125,7 +125,9 @@ def test_a_bad_line_saves_nothing_keeps_the_text_and_names_the_position(workshop
     assert all(v is None for scores in saved_scores(assessment_id).values() for v in scores)
 
     # corrected in place, the same two lines go to the same two people
+    wait_for_app(page)  # the error's run has finished drawing: the correction is typed into the live field
     field.fill("3 2 4 1\n2 2 3 1")
+    expect(field).to_have_value("3 2 4 1\n2 2 3 1")
     started = time.perf_counter()
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("2 fila(s) guardada(s): P01 · Participante 1, P02 · Participante 2.")).to_be_visible()
@@ -134,3 +136,23 @@ def test_a_bad_line_saves_nothing_keeps_the_text_and_names_the_position(workshop
     assert (scores["P01"], scores["P02"], scores["P03"]) == ([3, 2, 4, 1], [2, 2, 3, 1], [None] * 4)
     # the form moved on to the next participant without scores
     expect(page.get_by_role("combobox", name="Empezar por")).to_have_value("P03 · Participante 3")
+
+
+def test_a_reload_comes_back_to_the_same_government_round_area_and_entry(workshop, app_factory, page):
+    db_url, _ = workshop
+    app = app_factory(db_url)
+    open_scores(page, app.url)
+    page.get_by_text("HR", exact=True).first.click()
+    expect(page.get_by_text("HR · Recursos humanos y desarrollo profesional")).to_be_visible()
+    wait_for_app(page)
+    page.get_by_text("Ingreso rápido por filas", exact=True).click()
+    expect(page.get_by_label("Puntajes, una línea por participante")).to_be_visible()
+    wait_for_app(page)
+
+    page.reload()  # the facilitator's browser reloads mid-workshop
+    wait_for_app(page)
+    # straight back to HR's row entry of the same draft, not to the first government's participants
+    expect(page.get_by_text("HR · Recursos humanos y desarrollo profesional")).to_be_visible()
+    expect(page.get_by_label("Puntajes, una línea por participante")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Ronda")).to_have_value("Línea de base")
+    assert "round=baseline" in page.url and "area=HR" in page.url and "entry=rows" in page.url
