@@ -22,8 +22,11 @@ def language_switch() -> None:
     if chosen and chosen != current:
         st.session_state[ui.LANG_KEY] = chosen
         st.query_params[ui.LANG_KEY] = chosen
+        st.session_state[ui.RELABEL_KEY] = True
         st.rerun()
-    elif st.query_params.get(ui.LANG_KEY) != current:
+    if st.session_state.pop(ui.RELABEL_KEY, False):
+        ui.relabel_choices()  # choices made before the switch show their labels in the new language
+    if st.query_params.get(ui.LANG_KEY) != current:
         st.query_params[ui.LANG_KEY] = current
 
 

@@ -49,6 +49,34 @@ def actor() -> Actor:
     return ANONYMOUS
 
 
+_CHOICE_SERDES = {"SelectboxSerde", "MultiSelectSerde", "RadioSerde", "SelectSliderSerde"}
+RELABEL_KEY = "lang.relabel"
+
+
+def relabel_choices() -> int:
+    """Re-send every keyed choice widget's value so the browser shows its label in the new language.
+
+    A keyed selectbox keeps the label it was chosen with in the browser (Streamlit 1.67 sends the
+    formatted label, not the option); writing the value back through session state makes Streamlit
+    send it again, formatted by this run's translated ``format_func``. Only choice widgets are
+    touched (their serde class tells them apart); returns how many were re-sent.
+    """
+    from streamlit.runtime.state import get_session_state  # the widget registry: which key is a choice widget
+
+    registry = getattr(get_session_state(), "_state", None)
+    if registry is None or not hasattr(registry, "get_widget_id_from_key"):
+        return 0
+    sent = 0
+    for key in list(st.session_state.keys()):
+        widget_id = registry.get_widget_id_from_key(str(key))
+        metadata = registry.get_widget_metadata(widget_id) if widget_id else None
+        serde = getattr(getattr(metadata, "deserializer", None), "__self__", None)
+        if type(serde).__name__ in _CHOICE_SERDES:
+            st.session_state[key] = st.session_state[key]
+            sent += 1
+    return sent
+
+
 def remembered(value_key: str, param: str, options: list) -> Any:
     """A choice kept across page switches (session state) and browser reloads (the ``?param=`` of the URL).
 

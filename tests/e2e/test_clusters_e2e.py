@@ -42,3 +42,24 @@ def test_language_switch_persists_across_pages(demo_app, page):
     page.reload()
     wait_for_app(page)
     expect(page.get_by_role("heading", name="FOCAS and QSIP instruments")).to_be_visible()
+
+
+def test_choices_made_before_a_language_switch_show_in_the_new_language(demo_app, page):
+    page.goto(demo_app.url)
+    wait_for_app(page)
+    page.get_by_role("link", name="Taller FOCAS").click()
+    wait_for_app(page)
+    page.get_by_role("combobox", name="Ronda").click()
+    page.get_by_role("option", name="Medio término").click()
+    wait_for_app(page)
+    expect(page.get_by_role("combobox", name="Ronda")).to_have_value("Medio término")
+    expect(page.get_by_role("combobox", name="Gobierno")).to_have_value(
+        "Gobierno Regional de Amazonas (Gobierno regional)")
+
+    page.get_by_role("radio", name="English").click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="FOCAS workshop")).to_be_visible()
+    # the same choices, now labelled in English (the browser would otherwise keep the Spanish labels)
+    expect(page.get_by_role("combobox", name="Round")).to_have_value("Midpoint")
+    expect(page.get_by_role("combobox", name="Government")).to_have_value(
+        "Gobierno Regional de Amazonas (Regional government)")
