@@ -18,6 +18,7 @@ from db.audit import record
 from db.instruments import default_instrument_id
 from db.models import Assessment, CapacityPlanItem, FunctionalArea, Government, Instrument, PerformanceTarget
 from db.models.base import ITEM_STATUSES, utcnow
+from db.removals import full_image, rebuild, removed_image
 
 TARGET_ROUNDS = ("midpoint", "end")
 INTERVENTION_TYPES = ("training", "technical_assistance", "onsite_assistance")
@@ -222,8 +223,30 @@ def update_plan_item(
 def delete_plan_item(*, session: Session, actor: Actor, item_id: object) -> None:
     item = _item(session, item_id)
     require_for_government(session, actor, "plan.write", item.government_id)
-    before = {f.name: getattr(item, f.name) for f in fields(PlanItemInput)}
+    before = full_image(item)  # the whole row, so restore_plan_item can bring it back with its id
     session.delete(item)
     session.flush()
-    record(session, actor, "delete", "capacity_plan_item", item.id, before={"government_id": item.government_id,
-                                                                             **before})
+    record(session, actor, "delete", "capacity_plan_item", item.id, before=before)
+
+
+def restore_plan_item(*, session: Session, actor: Actor, item_id: object) -> CapacityPlanItem:
+    """Undo a deletion: the intervention comes back with its id, checked by the rules of a new one."""
+    item_id = as_uuid(item_id, not_found_key="capplan.item_not_found")
+    image = removed_image(session, CapacityPlanItem, "capacity_plan_item", item_id)
+    government = _government(session, image["government_id"])
+    require_for_government(session, actor, "plan.write", government.id)
+    restored = rebuild(CapacityPlanItem, image)
+    _clean_item(session, government, PlanItemInput(**{f.name: getattr(restored, f.name)
+                                                     for f in fields(PlanItemInput)}))
+    twin = session.execute(
+        sa.select(CapacityPlanItem.id).where(CapacityPlanItem.government_id == government.id,
+                                             CapacityPlanItem.area_code == restored.area_code,
+                                             CapacityPlanItem.intervention_type == restored.intervention_type,
+                                             sa.func.lower(CapacityPlanItem.what) == restored.what.lower())
+    ).first()
+    if twin:  # typed again after the deletion: restoring would make it twice
+        raise Conflict("removals.plan_item.duplicate", what=restored.what[:80])
+    session.add(restored)
+    session.flush()
+    record(session, actor, "restore", "capacity_plan_item", restored.id, after=full_image(restored))
+    return restored

@@ -39,6 +39,7 @@ from db.models import (
     ParticipantScore,
 )
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, ROUNDS, SEXES, utcnow
+from db.removals import full_image, rebuild, removed_image
 
 MAX_TEXT = 2000
 MAX_SHORT_TEXT = 200
@@ -490,11 +491,15 @@ def remove_participant(*, session: Session, actor: Actor, participant_id: object
         raise NotFound("focas.participant.not_found", id=str(participant_id))
     assessment = _assessment(session, participant.assessment_id, for_update=True)
     reason = _require_edit(session, actor, assessment, reason)
-    scores = dict(session.execute(
-        sa.select(Indicator.code, ParticipantScore.score).join(Indicator, Indicator.id == ParticipantScore.indicator_id)
-        .where(ParticipantScore.participant_id == participant.id)
-    ).all())
-    before = {**{k: getattr(participant, k) for k in participant.__class__.model_fields}, "scores": scores}
+    score_rows = [
+        {**full_image(row), "indicator": code} for row, code in session.execute(
+            sa.select(ParticipantScore, Indicator.code).join(Indicator, Indicator.id == ParticipantScore.indicator_id)
+            .where(ParticipantScore.participant_id == participant.id)
+        ).all()
+    ]
+    scores = {row["indicator"]: row["score"] for row in score_rows}
+    # the complete rows (ids and stamps) let restore_participant bring them back as they were
+    before = {**full_image(participant), "scores": scores, "score_rows": score_rows}
     session.execute(sa.delete(ParticipantScore).where(ParticipantScore.participant_id == participant.id))
     session.delete(participant)
     session.flush()
@@ -508,6 +513,138 @@ def remove_participant(*, session: Session, actor: Actor, participant_id: object
 @dataclass(frozen=True)
 class EditResult:
     written: int
+def restore_participant(*, session: Session, actor: Actor, participant_id: object,
+                        reason: str | None = None) -> Participant:
+    """Undo a removal: the person comes back with the same id, position and scores (the same score ids).
+
+    One transaction, recorded as ``restore``. The rules of a removal apply (a validated assessment needs a
+    reason); refused when someone took the person's code meanwhile or an indicator they scored is gone.
+    """
+    participant_id = as_uuid(participant_id, not_found_key="focas.participant.not_found")
+    image = removed_image(session, Participant, "participant", participant_id)
+    assessment = _assessment(session, image["assessment_id"], for_update=True)
+    reason = _require_edit(session, actor, assessment, reason)
+    if "score_rows" not in image and image.get("scores"):
+        raise ValidationFailed("removals.image_incomplete")
+    clash = session.execute(
+        sa.select(Participant.id).where(Participant.assessment_id == assessment.id,
+                                        sa.func.upper(Participant.code) == str(image["code"]).upper())
+    ).first()
+    if clash:
+        raise Conflict("removals.participant.code_taken", code=image["code"])
+    indicators = _indicator_ids(session, assessment.instrument_id)  # scores follow their codes to a new version
+    score_rows = image.get("score_rows", [])
+    gone = sorted({row["indicator"] for row in score_rows if row["indicator"] not in indicators})
+    if gone:
+        raise Conflict("removals.participant.indicator_gone", codes=", ".join(gone))
+    participant = rebuild(Participant, image)
+    session.add(participant)
+    session.flush()
+    for row in score_rows:
+        session.add(rebuild(ParticipantScore, row, assessment_id=assessment.id, participant_id=participant.id,
+                            indicator_id=indicators[row["indicator"]]))
+    session.flush()
+    record(session, actor, "restore", "participant", participant.id, reason=reason,
+           after={**full_image(participant), "scores": {row["indicator"]: row["score"] for row in score_rows}})
+    return participant
+
+
+# What a participant list import did: the codes added, in list order.
+@dataclass(frozen=True)
+class ImportReport:
+    codes: list[str]
+
+
+class ImportRefused(ValidationFailed):
+    """A participant list with bad rows: every problem (line, catalog key, params); nothing was written."""
+
+    def __init__(self, problems: Sequence[tuple[int, str, dict]]) -> None:
+        super().__init__("participant_import.refused", n=len(problems))
+        self.problems = list(problems)
+
+    def lines(self, lang: str = "es") -> list[tuple[int, str]]:
+        from assessments.i18n import translate
+
+        return [(line, translate(key, lang, line=line, **params)) for line, key, params in self.problems]
+
+    def message(self, lang: str = "es") -> str:
+        return "\n".join([super().message(lang), *(f"- {text}" for _, text in self.lines(lang))])
+
+
+def import_participants(*, session: Session, actor: Actor, assessment_id: object, rows: Sequence,
+                        source: str = "paste", reason: str | None = None) -> ImportReport:
+    """Add a whole participant list (rows of :mod:`assessments.participant_list`) in one all-or-nothing step.
+
+    Every row is checked first with the rules of :func:`add_participant`, plus: a row needs a name or a code,
+    and a sex (a code, its Spanish or English label, or "prefiere no decir"); a code may not repeat in the
+    list or name someone already in the room. Any bad row refuses the list with :class:`ImportRefused`
+    naming each line; otherwise each person is added (and audited) and one ``import`` event sums it up.
+    """
+    from assessments import participant_list as plist
+
+    assessment = _assessment(session, assessment_id, for_update=True)
+    reason = _require_edit(session, actor, assessment, reason)
+    taken = {code.upper() for code in session.execute(
+        sa.select(Participant.code).where(Participant.assessment_id == assessment.id)).scalars()}
+    problems: list[tuple[int, str, dict]] = []
+    checked: list[tuple[int, ParticipantInput]] = []
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, plist.ListRow):
+            number, values = row.line, row.values
+        else:
+            values = {k: "" if v is None else str(v) for k, v in dict(row).items()}
+        before = len(problems)
+        if values.get("_extra"):
+            problems.append((number, "participant_import.extra_cells", {"n": values["_extra"]}))
+        name, code = (values.get("full_name") or "").strip(), (values.get("code") or "").strip()
+        if not name and not code:
+            problems.append((number, "participant_import.no_name_or_code", {}))
+        coded = {}
+        for kind, default in (("sex", None), ("indigenous", "undisclosed"), ("role", "other")):
+            typed = (values.get(kind) or "").strip()
+            coded[kind] = plist.value_of(kind, typed) if typed else default
+            if typed and coded[kind] is None:
+                problems.append((number, f"participant_import.bad_{kind}", {"value": typed}))
+            elif coded[kind] is None:
+                problems.append((number, "participant_import.sex_missing", {}))
+        if code:
+            if code.upper() in taken:
+                problems.append((number, "participant_import.code_exists", {"code": code}))
+            elif code.upper() in first_line:
+                problems.append((number, "participant_import.code_repeated",
+                                 {"code": code, "first": first_line[code.upper()]}))
+            else:
+                first_line[code.upper()] = number
+        if len(problems) > before:
+            continue
+        data = ParticipantInput(full_name=name, code=code, organisation=values.get("organisation") or "", **coded)
+        try:
+            _clean_participant(data)  # the register's own checks (lengths, allowed values)
+        except ValidationFailed as error:
+            problems.append((number, error.key, dict(error.params)))
+            continue
+        checked.append((number, data))
+    if not checked and not problems:
+        raise ValidationFailed("participant_import.nothing")
+    if problems:
+        raise ImportRefused(problems)
+    # people without a code get the next free P-number, skipping every code of the list as well
+    used = taken | set(first_line)
+    number = len(taken) + 1
+    for _, data in checked:
+        if not data.code:
+            while f"P{number:02d}" in used:
+                number += 1
+            data.code = f"P{number:02d}"
+            used.add(data.code)
+    codes = [add_participant(session=session, actor=actor, assessment_id=assessment.id, data=data,
+                             reason=reason).code for _, data in checked]
+    record(session, actor, "import", "participant", assessment.id, reason=reason,
+           after={"assessment_id": assessment.id, "source": source, "n": len(codes), "codes": codes})
+    return ImportReport(codes=codes)
+
+
     unchanged: int
 
 

@@ -37,6 +37,7 @@ from db.models import (
     StageTemplate,
 )
 from db.models.base import INDIGENOUS, ITEM_STATUSES, LEVELS, RESPONDENT_TYPES, SECTORS, SEXES
+from db.removals import full_image, rebuild, removed_image
 
 STAGE_STATUSES = ("pending", "in_progress", "done")
 BARRIER_CATEGORIES = ("management", "resources", "coordination", "information", "other")
@@ -333,11 +334,48 @@ def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data:
 def delete_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID) -> None:
     """Remove a questionnaire typed by mistake, with its ratings."""
     respondent, audit = _writable_row(session, actor, Respondent, respondent_id, "qsip.respondent.not_found")
-    before = {k: getattr(respondent, k) for k in ("audit_id", "respondent_type", "sex", "indigenous", "locality", "code")}
+    rating_rows = [
+        {**full_image(row), "item": code} for row, code in session.execute(
+            sa.select(FeedbackRating, FeedbackItem.code).join(FeedbackItem, FeedbackItem.id == FeedbackRating.item_id)
+            .where(FeedbackRating.respondent_id == respondent.id)
+        ).all()
+    ]
+    # the complete rows (ids and stamps) let restore_respondent bring the questionnaire back as it was
+    before = {**full_image(respondent), "ratings": {row["item"]: row["rating"] for row in rating_rows},
+              "rating_rows": rating_rows}
     session.execute(sa.delete(FeedbackRating).where(FeedbackRating.respondent_id == respondent.id))
     session.delete(respondent)
     session.flush()
     record(session, actor, "delete", "respondent", respondent_id, before=before)
+
+
+def restore_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID) -> Respondent:
+    """Undo a deletion: the questionnaire and its ratings come back with their ids, as one audited change.
+
+    Refused when a questionnaire with the same code was typed in the audit meanwhile.
+    """
+    image = removed_image(session, Respondent, "respondent", uuid.UUID(str(respondent_id)))
+    if "rating_rows" not in image:
+        raise ValidationFailed("removals.image_incomplete")
+    audit = _audit(session, uuid.UUID(str(image["audit_id"])))
+    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    code = _text(image.get("code"))
+    if code and session.execute(sa.select(Respondent.id).where(
+            Respondent.audit_id == audit.id, sa.func.upper(Respondent.code) == code.upper())).first():
+        raise Conflict("removals.respondent.code_taken", code=code)
+    items = _items_by_code(session, audit.instrument_id)
+    gone = sorted({row["item"] for row in image["rating_rows"] if row["item"] not in items})
+    if gone:
+        raise Conflict("removals.respondent.item_gone", items=", ".join(gone))
+    respondent = rebuild(Respondent, image)
+    session.add(respondent)
+    session.flush()
+    session.add_all(rebuild(FeedbackRating, row, respondent_id=respondent.id, item_id=items[row["item"]])
+                    for row in image["rating_rows"])
+    session.flush()
+    record(session, actor, "restore", "respondent", respondent.id,
+           after={**full_image(respondent), "ratings": image.get("ratings", {})})
+    return respondent
 
 
 # ---------------------------------------------------------------------------------------------- barriers
@@ -390,11 +428,27 @@ def delete_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> 
     ).scalar_one()
     if n_actions:
         raise Conflict("qsip.barrier.has_actions", count=n_actions)
-    before = {k: getattr(barrier, k) for k in ("audit_id", "description", "category", "government_level",
-                                               "within_control", "priority")}
+    before = full_image(barrier)
     session.delete(barrier)
     session.flush()
     record(session, actor, "delete", "barrier", barrier_id, before=before)
+
+
+def restore_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> Barrier:
+    """Undo a deletion: the barrier comes back with its id; refused when the same barrier was typed again."""
+    image = removed_image(session, Barrier, "barrier", uuid.UUID(str(barrier_id)))
+    audit = _audit(session, uuid.UUID(str(image["audit_id"])))
+    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    barrier = rebuild(Barrier, image)
+    clean = _clean_barrier(BarrierInput(**{k: getattr(barrier, k) for k in (
+        "description", "category", "government_level", "within_control", "priority")}))
+    if session.execute(sa.select(Barrier.id).where(
+            Barrier.audit_id == audit.id, sa.func.lower(Barrier.description) == clean["description"].lower())).first():
+        raise Conflict("removals.barrier.duplicate", description=clean["description"][:80])
+    session.add(barrier)
+    session.flush()
+    record(session, actor, "restore", "barrier", barrier.id, after=full_image(barrier))
+    return barrier
 
 
 # ---------------------------------------------------------------------------------------------- roadmap
@@ -479,10 +533,36 @@ def update_action(*, session: Session, actor: Actor, action_id: uuid.UUID, data:
 
 def delete_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> None:
     action, audit = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found")
-    before = {k: getattr(action, k) for k in ACTION_FIELDS}
+    before = full_image(action)
     session.delete(action)
     session.flush()
     record(session, actor, "delete", "improvement_action", action_id, before=before)
+
+
+def restore_action(*, session: Session, actor: Actor, action_id: uuid.UUID,
+                   today: date | None = None) -> ImprovementAction:
+    """Undo a deletion: the action comes back with its id, status and completion day.
+
+    Refused when its barrier is gone or the same action was typed again for that barrier.
+    """
+    image = removed_image(session, ImprovementAction, "improvement_action", uuid.UUID(str(action_id)))
+    audit = _audit(session, uuid.UUID(str(image["audit_id"])))
+    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    action = rebuild(ImprovementAction, image)
+    barrier = session.get(Barrier, action.barrier_id)
+    if barrier is None or barrier.audit_id != audit.id:
+        raise Conflict("removals.action.barrier_gone")
+    _clean_action(session, audit, ActionInput(**{k: getattr(action, k) for k in (
+        "barrier_id", "description", "deadline", "responsible_government_id", "status", "quick_win", "evidence")}),
+        today=today or date.today(), creating=False)
+    if session.execute(sa.select(ImprovementAction.id).where(
+            ImprovementAction.barrier_id == barrier.id,
+            sa.func.lower(ImprovementAction.description) == action.description.lower())).first():
+        raise Conflict("removals.action.duplicate", description=action.description[:80])
+    session.add(action)
+    session.flush()
+    record(session, actor, "restore", "improvement_action", action.id, after=full_image(action))
+    return action
 
 
 # ---------------------------------------------------------------------------------------------- validation

@@ -314,7 +314,8 @@ def history(assessment_id: uuid.UUID, limit: int = 500) -> pd.DataFrame:
 
 def _short(snapshot: dict) -> str:
     """The values that matter to a reader (no ids, no stamps)."""
-    skip = {"assessment_id", "id", "created_at", "updated_at", "participant", "indicator", "area", "position"}
+    skip = {"assessment_id", "id", "created_at", "updated_at", "participant", "indicator", "area", "position",
+            "score_rows"}
     return ", ".join(f"{k}={v}" for k, v in snapshot.items() if k not in skip and v not in ("", None))
 
 
