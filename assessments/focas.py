@@ -506,13 +506,6 @@ def remove_participant(*, session: Session, actor: Actor, participant_id: object
     record(session, actor, "delete", "participant", participant.id, before=before, reason=reason)
 
 
-# --- the score grid -------------------------------------------------------------------------
-
-
-# What a grid save did.
-@dataclass(frozen=True)
-class EditResult:
-    written: int
 def restore_participant(*, session: Session, actor: Actor, participant_id: object,
                         reason: str | None = None) -> Participant:
     """Undo a removal: the person comes back with the same id, position and scores (the same score ids).
@@ -559,7 +552,7 @@ class ImportRefused(ValidationFailed):
     """A participant list with bad rows: every problem (line, catalog key, params); nothing was written."""
 
     def __init__(self, problems: Sequence[tuple[int, str, dict]]) -> None:
-        super().__init__("participant_import.refused", n=len(problems))
+        super().__init__("participant_import.refused", n=len({line for line, _, _ in problems}))
         self.problems = list(problems)
 
     def lines(self, lang: str = "es") -> list[tuple[int, str]]:
@@ -645,6 +638,13 @@ def import_participants(*, session: Session, actor: Actor, assessment_id: object
     return ImportReport(codes=codes)
 
 
+# --- the score grid -------------------------------------------------------------------------
+
+
+# What a grid save did.
+@dataclass(frozen=True)
+class EditResult:
+    written: int
     unchanged: int
 
 

@@ -10,6 +10,7 @@ from db.engine import write_session
 from db.models.base import ITEM_STATUSES
 from db.queries import focas as queries
 from pages import _focas_widgets as widgets
+from pages import _removals as removals
 from pages import ui
 
 t = ui.t
@@ -171,6 +172,7 @@ else:
 
 if plan_blocked:
     st.stop()
+removals.undo_offer(f"capplan.items.{government_id}")
 with st.expander(t("capplan.items.add_title"), expanded=items.empty):
     data = item_form(f"capplan.add.{government_id}", None)
     if data and save(lambda s: capacity_plan.add_plan_item(session=s, actor=ui.actor(), government_id=government_id,
@@ -189,7 +191,10 @@ if not items.empty:
                 session=s, actor=ui.actor(), item_id=chosen, data=data, expected_updated_at=current["updated_at"])):
             st.session_state.setdefault("capplan.flash", []).append(("success", t("common.saved")))
             st.rerun()
-        if st.button(t("capplan.items.delete"), key=f"capplan.delete.{chosen}"):
-            if save(lambda s: capacity_plan.delete_plan_item(session=s, actor=ui.actor(), item_id=chosen)):
-                st.session_state.setdefault("capplan.flash", []).append(("success", t("capplan.items.deleted")))
-                st.rerun()
+        short = current["what"] if len(current["what"]) <= 60 else current["what"][:59] + "…"
+        removals.confirm_removal(
+            scope=f"capplan.items.{government_id}", key=f"capplan.delete.{chosen}", entity="capacity_plan_item",
+            entity_id=chosen, what=t("removals.plan_item", what=short), label=t("removals.plan_item_short", what=short),
+            pressed=st.button(t("capplan.items.delete"), key=f"capplan.delete.{chosen}"),
+            removed=t("capplan.items.deleted"),
+            remove=lambda s: capacity_plan.delete_plan_item(session=s, actor=ui.actor(), item_id=chosen))

@@ -198,6 +198,7 @@ def participants_section() -> None:
             flash(t("focas.participant.added", code=row.code))
             st.rerun()
 
+    from pages import _participant_import; _participant_import.section(assessment_id=assessment_id, editable=editable, blocked=bool(blocked), reason=reason)  # noqa: E702,E501
     if people.empty:
         st.info(t("focas.participant.none"))
         return
@@ -215,6 +216,8 @@ def participants_section() -> None:
         return
 
     with st.expander(t("focas.participant.edit")):
+        from pages import _participant_import, _removals
+
         records = {r["id"]: r for r in people.to_dict("records")}
         chosen = st.selectbox(t("focas.participant.pick"), list(records),
                               format_func=lambda i: f"{records[i]['code']} · {records[i]['full_name']}",
@@ -230,10 +233,16 @@ def participants_section() -> None:
                 expected_updated_at=current["updated_at"], reason=reason)):
             flash(t("common.saved"))
             st.rerun()
-        if remove and save(lambda s: focas.remove_participant(session=s, actor=ui.actor(), participant_id=chosen,
-                                                              reason=reason) or True):
-            flash(t("focas.participant.removed", code=current["code"]))
-            st.rerun()
+        # someone with scores is only removed after a yes; the last removal can be undone (above the list)
+        n_scores = int(current["n_scores"])
+        _removals.confirm_removal(
+            scope=_participant_import.scope(assessment_id), key=f"focas.remove.{chosen}", entity="participant",
+            entity_id=chosen, what=t("removals.participant", code=current["code"]),
+            label=t("removals.participant_short", code=current["code"]),
+            losses=t("removals.n_scores", n=n_scores) if n_scores else None, ask=n_scores > 0, pressed=remove,
+            removed=t("focas.participant.removed", code=current["code"]),
+            remove=lambda s: focas.remove_participant(session=s, actor=ui.actor(), participant_id=chosen,
+                                                      reason=reason))
 
 
 # --- scores: one grid per area, then the consensus --------------------------------------------

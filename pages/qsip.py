@@ -16,6 +16,7 @@ from assessments.i18n import translator
 from db.engine import write_session
 from db.queries import qsip as queries
 from db.queries import registry
+from pages import _removals as removals
 from pages import ui
 
 lang = ui.lang()
@@ -56,6 +57,12 @@ def show_flash(place: str) -> None:
     if flash and flash[0] == place:
         del st.session_state["qsip.flash"]
         st.success(flash[1], icon=":material/check:")
+
+
+def short(text: object, limit: int = 60) -> str:
+    """User text cut to ``limit`` characters and made inert, for a question or a message about it."""
+    text = str(text)
+    return plain(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
 def select_audit(audit_id) -> None:
@@ -202,6 +209,7 @@ with tab_feedback:
                   managers=counts["manager"]))
     show_flash("feedback")
     if writable:
+        removals.undo_offer(f"qsip.respondent.{audit_id}")
         st.caption(t("qsip.feedback.caption"))
         form_number = st.session_state.setdefault("qsip.form_number", 0)
         with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
@@ -255,10 +263,15 @@ with tab_feedback:
                           for r in entered.to_dict("records")}
                 doomed = st.selectbox(t("qsip.feedback.delete_pick"), options=list(labels), format_func=labels.get,
                                       key="qsip.delete_respondent")
-                if st.button(t("common.delete"), key="qsip.delete_respondent_button"):
-                    if save(lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed) or True,
-                            success="qsip.feedback.deleted", place="feedback"):
-                        st.rerun()
+                n_ratings = int(entered.loc[entered["id"] == doomed, "n_ratings"].iloc[0])
+                removals.confirm_removal(
+                    scope=f"qsip.respondent.{audit_id}", key="qsip.delete_respondent_button", entity="respondent",
+                    entity_id=doomed, what=t("removals.respondent", label=short(labels[doomed])),
+                    label=t("removals.respondent_short", label=short(labels[doomed])),
+                    losses=t("removals.n_ratings", n=n_ratings) if n_ratings else None,
+                    pressed=st.button(t("common.delete"), key="qsip.delete_respondent_button"),
+                    removed=t("qsip.feedback.deleted"),
+                    remove=lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed))
 
 # ------------------------------------------------------------------------------------ results
 with tab_results:
@@ -342,15 +355,17 @@ def save_form(kind: str, existing: dict, *, update, add, updated: str, added: st
 
 
 def edit_section(kind: str, rows: pd.DataFrame, form, *, title: str, pick: str, delete, deleted: str,
-                 place: str) -> None:
-    """Pick one barrier or action to edit in its form, or delete it."""
+                 entity: str) -> None:
+    """Pick one barrier or action to edit in its form, or delete it (after a yes; undone from the tab's top)."""
     with st.expander(t(title)):
         texts = dict(zip(rows["id"], rows["description"]))
         chosen = st.selectbox(t(pick), options=list(texts), format_func=texts.get, key=f"qsip.{kind}_pick")
         form(f"qsip.{kind}_edit_form_{chosen}", rows.loc[rows["id"] == chosen].iloc[0].to_dict())
-        if st.button(t("common.delete"), key=f"qsip.{kind}_delete"):
-            if save(lambda s: delete(s, chosen) or True, success=deleted, place=place):
-                st.rerun()
+        removals.confirm_removal(
+            scope=f"qsip.{kind}.{audit_id}", key=f"qsip.{kind}_delete", entity=entity, entity_id=chosen,
+            what=t(f"removals.{kind}", what=short(texts[chosen])), label=t(f"removals.{kind}_short", what=short(texts[chosen])),
+            pressed=st.button(t("common.delete"), key=f"qsip.{kind}_delete"), removed=t(deleted),
+            remove=lambda s: delete(s, chosen))
 
 
 barriers = ui.read(queries.barriers, audit_id)
@@ -387,6 +402,8 @@ def barrier_form(key: str, existing: dict | None) -> None:
 
 with tab_barriers:
     show_flash("barriers")
+    if writable:
+        removals.undo_offer(f"qsip.barrier.{audit_id}")
     if barriers.empty:
         st.info(t("qsip.barrier.none"))
     else:
@@ -404,7 +421,7 @@ with tab_barriers:
     if writable and not barriers.empty:
         edit_section("barrier", barriers, barrier_form, title="qsip.barrier.edit_title", pick="qsip.barrier.pick",
                      delete=lambda s, i: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=i),
-                     deleted="qsip.barrier.deleted", place="barriers")
+                     deleted="qsip.barrier.deleted", entity="barrier")
 
 # ------------------------------------------------------------------------------------ roadmap
 actions = ui.read(queries.actions, audit_id, today)
@@ -450,6 +467,8 @@ def action_form(key: str, existing: dict | None) -> None:
 
 with tab_roadmap:
     show_flash("roadmap")
+    if writable:
+        removals.undo_offer(f"qsip.action.{audit_id}")
     if actions.empty:
         st.info(t("qsip.action.none"))
     else:
@@ -483,7 +502,7 @@ with tab_roadmap:
     if writable and not actions.empty:
         edit_section("action", actions, action_form, title="qsip.action.edit_title", pick="qsip.action.pick",
                      delete=lambda s, i: service.delete_action(session=s, actor=ui.actor(), action_id=i),
-                     deleted="qsip.action.deleted", place="roadmap")
+                     deleted="qsip.action.deleted", entity="improvement_action")
 
 # ------------------------------------------------------------------------------------ validation and next cycle
 def validation_form() -> None:
