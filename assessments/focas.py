@@ -24,7 +24,7 @@ from sqlmodel import Session
 from assessments import instruments as spec
 from assessments.access import WRITE_ACTIONS, Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
-from assessments.scoring import format_score_row, parse_score_row, validate_score
+from assessments.scoring import validate_score
 from db.audit import record
 from db.engine import read_session
 from db.instruments import default_instrument_id, read_focas, store_focas
@@ -422,9 +422,14 @@ def _clean_participant(data: ParticipantInput) -> dict:
 
 
 def add_participant(
-    *, session: Session, actor: Actor, assessment_id: object, data: ParticipantInput, reason: str | None = None
+    *, session: Session, actor: Actor, assessment_id: object, data: ParticipantInput, reason: str | None = None,
+    participant_id: uuid.UUID | None = None,
 ) -> Participant:
-    """Add a person to the room; without a code they get the next anonymous one (P01, P02, ...)."""
+    """Add a person to the room; without a code they get the next anonymous one (P01, P02, ...).
+
+    ``participant_id`` is the id the browser gave a person typed into the register, so a re-sent
+    entry finds the person it already created.
+    """
     assessment = _assessment(session, assessment_id, for_update=True)
     reason = _require_edit(session, actor, assessment, reason)
     values = _clean_participant(data)
@@ -441,6 +446,8 @@ def add_participant(
         raise ValidationFailed("focas.participant.duplicate_code", code=values["code"])
     position = max((p for _, p in existing), default=0) + 1
     participant = Participant(assessment_id=assessment.id, position=position, **values)
+    if participant_id is not None:
+        participant.id = participant_id
     session.add(participant)
     session.flush()
     record(session, actor, "create", "participant", participant.id, after=participant, reason=reason)
@@ -780,109 +787,6 @@ def apply_grid_edits(
     return EditResult(written=len(writes), unchanged=unchanged)
 
 
-# --- rows typed in one go (read-aloud entry) -------------------------------------------------
-
-
-# One line the facilitator typed: whose scores, and the text as typed (``"3 2 4 1"``, ``"3-41"``).
-@dataclass(frozen=True)
-class TypedRow:
-    participant_id: object
-    text: str
-
-
-def entry_queue(participant_ids: Sequence[object], scored: set, start: object | None) -> list:
-    """Who the typed lines belong to: ``start`` first, then everyone without a score in the area, in list order.
-
-    The ones after ``start`` come first and the list wraps round, so the facilitator goes down the pile
-    of sheets; a participant who already has scores is only in the queue when chosen as ``start``.
-    """
-    ids = list(participant_ids)
-    if start not in ids:
-        start = next((p for p in ids if p not in scored), ids[0] if ids else None)
-    if start is None:
-        return []
-    at = ids.index(start)
-    return [start] + [p for p in ids[at + 1:] + ids[:at] if p not in scored]
-
-
-def typed_rows(text: str, queue: Sequence[object]) -> list[TypedRow]:
-    """The lines of the entry field, the i-th for the i-th participant of ``queue``.
-
-    Trailing empty lines are dropped; an empty line in between is kept (and refused when parsed) rather
-    than skipped, because skipping it would shift every later line onto the wrong person.
-    """
-    lines = (text or "").replace("\r\n", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines:
-        raise ValidationFailed("focas.rows.nothing")
-    if len(lines) > len(queue):
-        raise ValidationFailed("focas.rows.too_many", lines=len(lines), n=len(queue))
-    return [TypedRow(participant_id=pid, text=line) for pid, line in zip(queue, lines)]
-
-
-def save_score_rows(
-    *,
-    session: Session,
-    actor: Actor,
-    assessment_id: object,
-    area_code: str,
-    rows: Sequence[TypedRow],
-    expected: Mapping[object, Mapping[str, object]],
-    overwrite: bool = False,
-    reason: str | None = None,
-) -> EditResult:
-    """Save whole typed rows of one area: each line is one participant's scores for every indicator, in order.
-
-    Every line is parsed and checked before anything is written (a bad one refuses them all, naming the
-    line, participant, position and allowed range). ``expected`` is what the screen showed for each
-    participant; a participant who had scores is replaced only with ``overwrite``. The cells go through
-    :func:`apply_grid_edits`, so access, conflicts and the audit log work exactly as in the grid.
-    """
-    assessment = _assessment(session, assessment_id, for_update=True)
-    reason = _require_edit(session, actor, assessment, reason)
-    scale_min, scale_max = _scale(session, assessment)
-    area = next((a for a in read_focas(session, assessment.instrument_id).areas if a.code == area_code), None)
-    if area is None:
-        raise NotFound("focas.unknown_area", area=area_code)
-    codes = area.indicator_codes()
-    participants = {
-        row.id: row for row in session.execute(
-            sa.select(Participant).where(Participant.assessment_id == assessment.id)
-        ).scalars()
-    }
-    indicators = _area_indicators(session, assessment, area_code)
-    current: dict[uuid.UUID, dict[str, int]] = {}
-    for pid, indicator_id, score in session.execute(
-        sa.select(ParticipantScore.participant_id, ParticipantScore.indicator_id, ParticipantScore.score).where(
-            ParticipantScore.assessment_id == assessment.id,
-            ParticipantScore.indicator_id.in_(list(indicators.values())))
-    ).all():
-        current.setdefault(pid, {})[next(c for c, i in indicators.items() if i == indicator_id)] = score
-    shown_by_id = {as_uuid(pid, not_found_key="focas.participant.not_found"): dict(cells)
-                   for pid, cells in expected.items()}
-    edited: dict[uuid.UUID, dict[str, int | None]] = {}
-    before: dict[uuid.UUID, dict[str, object]] = {}
-    for line, row in enumerate(rows, start=1):
-        participant_id = as_uuid(row.participant_id, not_found_key="focas.participant.not_found")
-        participant = participants.get(participant_id)
-        if participant is None:
-            raise NotFound("focas.participant.not_found", id=str(row.participant_id))
-        scores = parse_score_row(row.text, codes=codes, scale_min=scale_min, scale_max=scale_max, line=line,
-                                 participant=participant.code)
-        shown = shown_by_id.get(participant_id, current.get(participant_id, {}))
-        shown = {code: stored_score(shown.get(code)) for code in codes}
-        if not overwrite and any(value is not None for value in shown.values()):
-            raise ValidationFailed("focas.row.has_scores", line=line, participant=participant.code,
-                                   scores=format_score_row(shown[c] for c in codes))
-        edited[participant_id] = dict(zip(codes, scores))
-        before[participant_id] = shown
-    return apply_grid_edits(session=session, actor=actor, assessment_id=assessment.id, area_code=area_code,
-                            edited_rows=edited, expected=before, reason=reason)
-
-
 # --- what the pages may offer ---------------------------------------------------------------
 
 
@@ -1044,50 +948,3 @@ def attendance_warnings(counts: Mapping[str, Mapping[str, int]]) -> list[str]:
     if counts.get("role", {}).get("civil_society", 0) == 0:
         warnings.append("focas.attendance.no_civil_society")
     return warnings
-
-
-# --- an editor's accumulated edits against the database -------------------------------------
-
-
-# What one rerun of an editable grid must do: write ``new`` (checked against ``expected``), report ``bad``,
-# and reset the editor when ``stale`` cells show a value someone else has since replaced.
-@dataclass(frozen=True)
-class EditorSync:
-    new: dict
-    expected: dict
-    bad: dict
-    stale: list
-
-
-def sync_editor_cells(
-    edits: Mapping[tuple, object],
-    stored: Mapping[tuple, object],
-    shown_before: Mapping[tuple, object],
-    check,
-    *,
-    normalise=stored_score,
-) -> EditorSync:
-    """Sort an editor's accumulated edits (``{cell: value}``) against the database (``stored``).
-
-    An editor widget keeps every edit made since it was drawn, so each rerun sees old edits again.
-    A cell is *new* when its value differs from what the editor showed on the previous run
-    (``shown_before``) and from the database; it is *bad* when ``check(cell, value)`` raises
-    ValidationFailed (it stays on screen with its message until corrected); it is *stale* when it
-    is neither, yet the database holds something else: another person changed it after us.
-    """
-    new, expected, bad, stale = {}, {}, {}, []
-    for cell, value in edits.items():
-        if normalise(value) == normalise(stored.get(cell)):
-            continue
-        try:
-            check(cell, value)
-        except ValidationFailed as error:
-            bad[cell] = error
-            continue
-        if cell in shown_before and normalise(shown_before[cell]) == normalise(value):
-            stale.append(cell)
-            continue
-        new[cell] = value
-        if cell in shown_before:
-            expected[cell] = shown_before[cell]
-    return EditorSync(new=new, expected=expected, bad=bad, stale=stale)

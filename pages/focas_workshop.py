@@ -8,21 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from assessments import focas
-from assessments.errors import Conflict, DomainError, ValidationFailed
 from assessments.instruments import MANDATORY_AREA_CODES
-from assessments.scoring import validate_score
 from db.engine import write_session
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
+from db.queries import entry as entry_queries
 from db.queries import focas as queries
+from pages import _entry as entry_ui
 from pages import _focas_widgets as widgets
 from pages import ui
 
 t = ui.t
 lang = ui.lang()
 SECTIONS = ("participants", "scores", "results", "instrument", "validation")
-# fixed pixel widths keep the grid compact and let browser tests find a cell by position
-GRID_WHO_WIDTH = 240
-GRID_CELL_WIDTH = 90
 
 
 def save(work, *, success: str | None = None):
@@ -172,6 +169,12 @@ def participants_section() -> None:
     people = ui.read(queries.participants, assessment_id)
     counts = ui.read(queries.attendance, assessment_id)
     st.subheader(t("focas.attendance.title", n=len(people)))
+    if not blocked:
+        # the register owns the keyboard in the browser: the next person can be typed at once, nothing is lost
+        st.markdown(f"**{t('focas.participant.add')}**")
+        entry_ui.surface(key=f"focas.register.{assessment_id}", assessment_id=assessment_id, editable=editable,
+                         reason=reason, data=entry_ui.register_data())
+
     c1, c2, c3 = st.columns(3)
     for column, dimension, prefix in ((c1, "sex", "sex"), (c2, "indigenous", "indigenous"),
                                       (c3, "role", "focas.role")):
@@ -181,22 +184,6 @@ def participants_section() -> None:
                 st.write(f"{t(prefix + '.' + value)}: {n}")
     for key in focas.attendance_warnings(counts):
         st.warning(t(key), icon=":material/warning:")
-
-    # no clear_on_submit: a refused participant keeps what was typed; a saved one gets a fresh, empty form
-    generation = st.session_state.get("focas.new_generation", 0)
-    added = False
-    if not blocked:
-        with st.form(f"focas.add_participant.{generation}"):
-            st.markdown(f"**{t('focas.participant.add')}**")
-            data = participant_fields(f"focas.new.{generation}")
-            added = st.form_submit_button(t("focas.participant.add_button"), type="primary", disabled=not editable)
-    if added:
-        row = save(lambda s: focas.add_participant(session=s, actor=ui.actor(), assessment_id=assessment_id,
-                                                   data=data, reason=reason))
-        if row:
-            st.session_state["focas.new_generation"] = generation + 1
-            flash(t("focas.participant.added", code=row.code))
-            st.rerun()
 
     from pages import _participant_import; _participant_import.section(assessment_id=assessment_id, editable=editable, blocked=bool(blocked), reason=reason)  # noqa: E702,E501
     if people.empty:
@@ -245,16 +232,7 @@ def participants_section() -> None:
                                                       reason=reason))
 
 
-# --- scores: one grid per area, then the consensus --------------------------------------------
-
-
-def editor_state(key: str) -> dict:
-    state = st.session_state.get(key)
-    return dict(state) if isinstance(state, dict) else {}
-
-
-def bump(key_base: str) -> None:
-    st.session_state[f"{key_base}.v"] = st.session_state.get(f"{key_base}.v", 0) + 1
+# --- scores: the browser entry surface (grid and consensus of every area) ------------------------
 
 
 def descriptors_table(area) -> pd.DataFrame:
@@ -266,260 +244,23 @@ def descriptors_table(area) -> pd.DataFrame:
     ])
 
 
-def stored_cells(frame: pd.DataFrame, ids: list[str], codes: list[str]) -> dict:
-    return {(pid, code): (None if pd.isna(v) else int(v))
-            for pid, row in zip(ids, frame[codes].to_dict("records")) for code, v in row.items()}
-
-
-def editor_edits(editor_key: str, row_ids: list, columns) -> dict:
-    """The editor's accumulated edits as {(row id, column): value}."""
-    edits = {}
-    for position, cells in editor_state(editor_key).get("edited_rows", {}).items():
-        position = int(position)
-        if position < len(row_ids):
-            edits.update({(row_ids[position], column): value for column, value in cells.items() if column in columns})
-    return edits
-
-
-def snapshot(key_base: str, editor_key: str, rebuild: bool, build) -> dict:
-    """The data an editor is drawn with, kept fixed while its widget lives.
-
-    Streamlit's editor drops keyboard focus whenever the data it is given changes, so the page keeps
-    drawing the same frame (the typed values show as the editor's own edits, and are already saved)
-    until the editor is recreated: a new widget, a conflict, another person's change, or "refresh".
-    """
-    snap = st.session_state.get(f"{key_base}.snap")
-    if rebuild or snap is None or snap["key"] != editor_key or editor_key not in st.session_state:
-        snap = {"key": editor_key, **build()}
-        st.session_state[f"{key_base}.snap"] = snap
-        st.session_state.pop(f"{key_base}.shown", None)
-    return snap
-
-
-def apply_or_reset(key_base: str, sync, apply) -> bool:
-    """Write the new cells; on a conflict or someone else's change recreate the editor. True if written."""
-    written = False
-    if sync.new:
-        try:
-            with write_session() as session:
-                apply(session)
-            written = True
-        except Conflict as error:
-            flash(error.message(lang), "error")
-            bump(key_base)
-            st.rerun(scope="app")
-        except DomainError as error:
-            ui.show_error(error)
-    if sync.stale:
-        flash(t("focas.scores.changed_elsewhere"), "info")
-        bump(key_base)
-        st.rerun(scope="app")
-    for error in sync.bad.values():
-        st.error(error.message(lang), icon=":material/error:")
-    return written
-
-
-def remember_shown(key_base: str, drawn: dict, edits: dict, sync, written: bool) -> None:
-    """What the editor shows now; cells whose save failed stay "new" so the next run tries (and says) again."""
-    failed = set(sync.new) if sync.new and not written else set()
-    st.session_state[f"{key_base}.shown"] = {**drawn, **{c: v for c, v in edits.items() if c not in failed}}
-
-
-@st.fragment
-def grid(area) -> None:
-    """Participants × indicators; every accepted cell is written on the rerun it arrives in.
-
-    A fragment, and the editor is drawn before anything else in it: keystrokes typed while a rerun
-    is still on its way to the editor are lost, so the rerun after each cell is kept short.
-    """
-    key_base = f"focas.grid.{assessment_id}.{area.code}"
-    codes = area.indicator_codes()
-    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{int(editable)}"
-
-    def build() -> dict:
-        frame = ui.read(queries.score_grid, assessment_id, area.code)
-        display = pd.DataFrame({"who": [f"{c} · {n}" if n else c for c, n in zip(frame["code"], frame["full_name"])]})
-        for code in codes:
-            display[code] = [None if pd.isna(v) else str(int(v)) for v in frame[code]]
-        ids = [str(p) for p in frame["participant_id"]]
-        return {"ids": ids, "labels": dict(zip(ids, frame["code"])), "display": display}
-
-    snap = snapshot(key_base, editor_key, False, build)
-    ids, labels = snap["ids"], snap["labels"]
-    if not ids:
-        st.info(t("focas.scores.no_participants"))
-        return
-    config = {"who": st.column_config.TextColumn(t("focas.scores.participant"), disabled=True, pinned=True,
-                                                 width=GRID_WHO_WIDTH)}
-    for indicator in area.indicators:
-        help_text = f"{indicator.name.get(lang)}\n\n" + "\n\n".join(
-            f"{lv.level} · {lv.name.get(lang)}: {indicator.descriptors[lv.level].get(lang)}"
-            for lv in instrument.levels if lv.level in indicator.descriptors)
-        config[indicator.code] = st.column_config.TextColumn(indicator.code, help=help_text, width=GRID_CELL_WIDTH,
-                                                             max_chars=3)
-    st.data_editor(snap["display"], key=editor_key, hide_index=True, column_config=config, disabled=not editable,
-                   width="content", placeholder="", height=min(38 + 35 * len(ids), 900))
-
-    frame = ui.read(queries.score_grid, assessment_id, area.code)
-    db_ids = [str(p) for p in frame["participant_id"]]
-    if db_ids != ids:  # people were added or removed meanwhile: a new editor with the new rows
-        bump(key_base)
-        st.rerun(scope="app")
-    stored = stored_cells(frame, db_ids, codes)
-    edits = editor_edits(editor_key, ids, codes)
-    drawn = {(pid, code): value for pid, row in zip(ids, snap["display"][codes].to_dict("records"))
-             for code, value in row.items()}
-    shown_before = st.session_state.get(f"{key_base}.shown", drawn)
-
-    def check(cell, value):
-        focas.check_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"],
-                          participant=labels[cell[0]], indicator=cell[1])
-
-    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
-
-    def apply(session):
-        by_participant: dict = {}
-        for (pid, code), value in sync.new.items():
-            by_participant.setdefault(pid, {})[code] = value
-        expected: dict = {}
-        for (pid, code), value in sync.expected.items():
-            expected.setdefault(pid, {})[code] = value
-        focas.apply_grid_edits(session=session, actor=ui.actor(), assessment_id=assessment_id, area_code=area.code,
-                               edited_rows=by_participant, expected=expected, reason=reason)
-
-    written = apply_or_reset(key_base, sync, apply)
-    remember_shown(key_base, drawn, edits, sync, written)
-    if written:
-        frame = ui.read(queries.score_grid, assessment_id, area.code)
-        stored = stored_cells(frame, db_ids, codes)
-    done = sum(v is not None for v in stored.values())
-    left, right = st.columns([4, 1])
-    left.caption(t("focas.scores.progress", done=done, total=len(stored), scale=scale_text))
-    if right.button(t("focas.scores.refresh"), key=f"{key_base}.refresh", help=t("focas.scores.refresh_help")):
-        bump(key_base)
-        st.rerun(scope="app")
-
-
-@st.fragment
-def consensus(area) -> None:
-    """Suggested median, spread and flag per indicator; the agreed score and evidence are typed here."""
-    key_base = f"focas.consensus.{assessment_id}.{area.code}"
-    table = ui.read(queries.consensus_table, assessment_id, area.code)
-    codes = list(table["indicator_code"])
-    editor_key = f"{key_base}.{st.session_state.get(key_base + '.v', 0)}.{int(editable)}"
-
-    def number(value):
-        return None if pd.isna(value) else float(value)
-
-    def stats_of(frame) -> dict:
-        return {
-            "n": list(frame["n"]),
-            "median": [number(v) for v in frame["median"]],
-            "iqr": [number(v) for v in frame["iqr"]],
-            "range": [("—" if pd.isna(lo) else f"{int(lo)}–{int(hi)}") for lo, hi in zip(frame["min"], frame["max"])],
-            "flag": ["⚠ " + t("focas.consensus.discuss") if wide else "" for wide in frame["wide"]],
-        }
-
-    def stored_of(frame) -> dict:
-        return {**{(c, "agreed"): (None if pd.isna(v) else int(v))
-                   for c, v in zip(frame["indicator_code"], frame["agreed"])},
-                **{(c, "evidence"): e for c, e in zip(frame["indicator_code"], frame["evidence"])}}
-
-    stats = stats_of(table)
-
-    def build() -> dict:
-        display = pd.DataFrame({
-            "indicator": [f"{c} · {n}" for c, n in zip(table["indicator_code"], table[f"name_{lang}"])],
-            **stats,
-            "agreed": [None if pd.isna(v) else str(int(v)) for v in table["agreed"]],
-            "evidence": list(table["evidence"]),
-        })
-        return {"stats": stats, "display": display}
-
-    old = st.session_state.get(f"{key_base}.snap")
-    # individual scores changed (someone typing in the grid): redraw the spread
-    snap = snapshot(key_base, editor_key, old is not None and old["stats"] != stats, build)
-    st.data_editor(snap["display"], key=editor_key, hide_index=True, width="stretch", disabled=not editable,
-                   placeholder="", column_config={
-                       "indicator": st.column_config.TextColumn(t("focas.indicator"), disabled=True, width="medium"),
-                       "n": st.column_config.NumberColumn(t("focas.consensus.n"), disabled=True, width="small"),
-                       "median": st.column_config.NumberColumn(t("focas.consensus.median"), disabled=True,
-                                                               format="%.1f", width="small",
-                                                               help=t("focas.consensus.median_help")),
-                       "iqr": st.column_config.NumberColumn(t("focas.consensus.iqr"), disabled=True, format="%.2f",
-                                                            width="small", help=t("focas.consensus.iqr_help")),
-                       "range": st.column_config.TextColumn(t("focas.consensus.range"), disabled=True,
-                                                            width="small"),
-                       "flag": st.column_config.TextColumn(t("focas.consensus.flag"), disabled=True,
-                                                           help=t("focas.consensus.flag_help")),
-                       "agreed": st.column_config.TextColumn(t("focas.consensus.agreed"), width="small",
-                                                             max_chars=3, help=scale_text),
-                       "evidence": st.column_config.TextColumn(t("focas.consensus.evidence"), width="large",
-                                                               max_chars=2000),
-                   })
-    stored = stored_of(table)
-    edits = editor_edits(editor_key, codes, ("agreed", "evidence"))
-    drawn = {**{(c, "agreed"): v for c, v in zip(codes, snap["display"]["agreed"])},
-             **{(c, "evidence"): v for c, v in zip(codes, snap["display"]["evidence"])}}
-    shown_before = st.session_state.get(f"{key_base}.shown", drawn)
-
-    def check(cell, value):
-        if cell[1] == "agreed" and not focas.is_blank(value):
-            try:
-                validate_score(value, scale_min=header["scale_min"], scale_max=header["scale_max"])
-            except DomainError as error:
-                raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=cell[0],
-                                       value=value, min=header["scale_min"], max=header["scale_max"]) from None
-
-    sync = focas.sync_editor_cells(edits, stored, shown_before, check)
-    field_name = {"agreed": "score", "evidence": "evidence"}
-
-    def apply(session):
-        changes: dict = {}
-        for (code, name), value in sync.new.items():
-            changes.setdefault(code, {})[field_name[name]] = value
-        expected: dict = {}
-        for (code, name), value in sync.expected.items():
-            expected.setdefault(code, {})[field_name[name]] = value
-        focas.apply_consensus_edits(session=session, actor=ui.actor(), assessment_id=assessment_id, edits=changes,
-                                    expected=expected, reason=reason)
-
-    remember_shown(key_base, drawn, edits, sync, apply_or_reset(key_base, sync, apply))
-    flagged = int(table["wide"].sum())
-    if flagged:
-        st.warning(t("focas.consensus.flagged", n=flagged), icon=":material/warning:")
+def remember_place(nav: dict) -> None:
+    """The area and view the facilitator is on, kept in the URL so a reload opens the same screen."""
+    areas = instrument.area_codes()
+    if nav.get("area") in areas:
+        ui.remember("focas.area_value", "area", nav["area"])
+    if nav.get("view") in ("individual", "consensus"):
+        ui.remember("focas.view_value", "entry", nav["view"])
 
 
 def scores_section() -> None:
-    areas = {area.code: area for area in instrument.areas}
-    area_code = st.segmented_control(
-        t("focas.area"), options=list(areas), format_func=lambda c: c,
-        default=ui.remembered("focas.area_value", "area", list(areas)) or next(iter(areas)), required=True,
-        key="focas.area")
-    ui.remember("focas.area_value", "area", area_code)
-    area = areas[area_code]
-    st.markdown(f"**{area.code} · {area.name.get(lang)}**" + (f" · {t('focas.mandatory')}" if area.mandatory else ""))
-    views = ("individual", "rows", "consensus")
-    view = st.segmented_control(
-        t("focas.scores.view"), options=list(views), required=True, key="focas.view",
-        format_func={v: t(f"focas.scores.view.{v}") for v in views}.get,
-        default=ui.remembered("focas.view_value", "entry", list(views)) or "individual", label_visibility="collapsed")
-    ui.remember("focas.view_value", "entry", view)
-    if view == "rows":
-        # the levels stay in sight while sheets are read aloud
-        st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
-        widgets.row_entry(assessment_id=assessment_id, area=area, scale_text=scale_text, editable=editable,
-                          reason=reason)
-        return
-    with st.expander(t("focas.scores.descriptors"), expanded=False):
-        st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
-    # one editor on screen at a time: a second editor redrawn while the first has the keyboard costs keystrokes
-    if view == "individual":
-        st.caption(t("focas.scores.keyboard"))
-        grid(area)
-    else:
-        st.caption(t("focas.consensus.caption"))
-        consensus(area)
+    st.caption(t("focas.scores.surface_caption", scale=scale_text))
+    sheet = ui.read(entry_queries.workshop_sheet, assessment_id)
+    area = ui.remembered("focas.area_value", "area", instrument.area_codes())
+    view = ui.remembered("focas.view_value", "entry", ["individual", "consensus"])
+    entry_ui.surface(key=f"focas.entry.{assessment_id}", assessment_id=assessment_id, editable=editable,
+                     reason=reason, remember=remember_place,
+                     data=entry_ui.grid_data(instrument=instrument, sheet=sheet, area=area, view=view))
 
 
 # --- results ------------------------------------------------------------------------------------

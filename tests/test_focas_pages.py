@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from assessments import focas
 from assessments.access import LOCAL_USER
-from db.engine import read_session, write_session
+from db.engine import read_session, run_write, write_session
 from db.models import Assessment, CapacityPlanItem, Participant
 from db.queries import focas as queries
 from tests.test_focas_services import lamas, people, start  # noqa: F401  (fixture)
@@ -73,28 +75,42 @@ def test_a_midpoint_without_baseline_is_refused_with_a_message(lamas):  # noqa: 
 def test_adding_participants_updates_attendance_and_warnings(lamas, actor):  # noqa: F811
     start(lamas, actor)
     at = open_page(WORKSHOP, **choose(lamas))
-    at.text_input(key="focas.new.0.name").set_value("Segundo Tapullima")
-    at.selectbox(key="focas.new.0.sex").set_value("male")
-    at.selectbox(key="focas.new.0.role").set_value("official")
-    at.button(key="FormSubmitter:focas.add_participant.0-Agregar").click().run()
-    assert not at.exception
-    assert "Participante P01 agregado." in texts(at)
+    register = surface(at, "register")
+    assert register["editable"] is True
+    assert [v for v, _ in register["choices"]["sex"]] == ["female", "male", "other", "undisclosed"]
+    assert register["texts"]["need_sex"] == "Elija el sexo (o «Prefiere no decir»)."
+    assessment_id = queries.government_assessments(lamas["governments"][1]).iloc[0]["id"]
+    register_people(assessment_id, {"full_name": "Segundo Tapullima", "sex": "male", "role": "official"})
+    at.run()
     warnings = [w.value for w in at.warning]
     assert "No hay mujeres entre los participantes." in warnings
     assert "Nadie se ha identificado como indígena." in warnings
     assert "No participa la sociedad civil." in warnings
-    # a saved participant leaves a fresh, empty form for the next person
-    assert at.text_input(key="focas.new.1.name").value == ""
-    at.text_input(key="focas.new.1.name").set_value("Rosa Sangama")
-    at.selectbox(key="focas.new.1.sex").set_value("female")
-    at.selectbox(key="focas.new.1.indigenous").set_value("yes")
-    at.selectbox(key="focas.new.1.role").set_value("civil_society")
-    at.button(key="FormSubmitter:focas.add_participant.1-Agregar").click().run()
+    register_people(assessment_id, {"full_name": "Rosa Sangama", "sex": "female", "indigenous": "yes",
+                                    "role": "civil_society"})
+    at.run()
     assert [w.value for w in at.warning] == []
     assert at.subheader[0].value == "Asistencia: 2 participantes"
     with read_session() as session:
         rows = session.execute(sa.select(Participant.code, Participant.sex).order_by(Participant.position)).all()
     assert rows == [("P01", "male"), ("P02", "female")]
+
+
+def surface(at, mode: str) -> dict:
+    """What the page hands the browser entry surface (its JSON data), for the one in ``mode``."""
+    payloads = [json.loads(e.proto.json) for e in at.get("bidi_component")]
+    return next(p for p in payloads if p.get("mode") == mode)
+
+
+def register_people(assessment_id, *values, reason=None) -> None:
+    """What the register sends when people are typed into it: one batch through the page's own handler."""
+    from assessments import entry
+
+    edits = entry.parse_edits([{"c": f"p|{uuid.uuid4()}", "v": v} for v in values])
+    batch = str(uuid.uuid4())
+    answer = entry.run_batch(run_write, batch_id=batch, edits=edits, lang="es", apply=lambda s: entry.apply_batch(
+        session=s, actor=LOCAL_USER, assessment_id=assessment_id, batch_id=batch, edits=edits, reason=reason))
+    assert {a["status"] for a in answer["cells"].values()} == {"saved"}, answer
 
 
 def test_scores_section_shows_grid_consensus_flags_and_descriptors(lamas, actor):  # noqa: F811
@@ -104,16 +120,20 @@ def test_scores_section_shows_grid_consensus_flags_and_descriptors(lamas, actor)
         focas.apply_grid_edits(session=session, actor=actor, assessment_id=assessment_id, area_code="ADM",
                                edited_rows={p1: {"ADM-01": 1}, p2: {"ADM-01": 4}, p3: {"ADM-01": 4}}, expected={})
     at = open_page(WORKSHOP, "en", **choose(lamas), **{"focas.section_value": "scores"})
-    assert "3 of 12 scores entered" in texts(at)
-    frames = [df.value for df in at.dataframe]
-    descriptors = frames[0]
-    assert descriptors.shape[0] == 4 and "1 · Incipient" in descriptors.columns
-    at.segmented_control(key="focas.view").set_value("consensus").run()
-    assert not at.exception
-    assert "1 indicator(s) with wide disagreement" in texts(at)
-    at.segmented_control(key="focas.area").set_value("LEGALPART").run()
-    assert not at.exception
-    assert "LEGALPART · " in texts(at) and "mandatory" in texts(at)
+    data = surface(at, "grid")
+    assert [p["code"] for p in data["participants"]] == ["P01", "P02", "P03"]
+    assert data["scores"] == {f"{p1}|ADM-01": 1, f"{p2}|ADM-01": 4, f"{p3}|ADM-01": 4}
+    assert data["consensus"]["ADM-01"]["median"] == 4.0 and data["consensus"]["ADM-01"]["wide"] is True
+    assert data["consensus"]["ADM-02"]["n"] == 0
+    adm = data["areas"][0]
+    assert adm["code"] == "ADM" and [i["code"] for i in adm["indicators"]] == ["ADM-01", "ADM-02", "ADM-03", "ADM-04"]
+    assert adm["indicators"][0]["descriptors"]["1"] and data["levels"][0] == {"level": 1, "name": "Incipient"}
+    assert next(a for a in data["areas"] if a["code"] == "LEGALPART")["mandatory"] is True
+    assert data["texts"]["view_consensus"] == "Consensus" and data["editable"] is True
+    # the area and view the facilitator was on come back (from the URL after a reload)
+    at = open_page(WORKSHOP, "en", **choose(lamas), **{"focas.section_value": "scores", "focas.area_value": "HR",
+                                                       "focas.view_value": "consensus"})
+    assert (surface(at, "grid")["area"], surface(at, "grid")["view"]) == ("HR", "consensus")
 
 
 def test_results_section_shows_index_and_percent(lamas, actor):  # noqa: F811
@@ -158,14 +178,14 @@ def test_validation_refuses_gaps_then_locks_and_corrections_need_a_reason(lamas,
     at.button(key="focas.validate").click().run()
     assert "Assessment validated and locked." in texts(at)
     assert any("It is locked" in s.value for s in at.success)
-    # locked: adding a participant is disabled until a reason is given
+    # locked: the register does not take anyone until a reason is given
     at.segmented_control(key="focas.section").set_value("participants").run()
-    add = at.button(key="FormSubmitter:focas.add_participant.0-Add")
-    assert add.disabled
+    assert surface(at, "register")["editable"] is False
     at.text_input(key="focas.reason").set_value("Llegó tarde una participante").run()
-    at.text_input(key="focas.new.0.name").set_value("Nelly Ríos")
-    at.button(key="FormSubmitter:focas.add_participant.0-Add").click().run()
-    assert "Participant P02 added." in texts(at)
+    register = surface(at, "register")
+    assert register["editable"] is True
+    register_people(assessment_id, {"full_name": "Nelly Ríos", "sex": "female"}, reason="Llegó tarde una participante")
+    at.run()
     at.segmented_control(key="focas.section").set_value("validation").run()
     history = at.dataframe[0].value
     assert history.iloc[0]["Reason"] == "Llegó tarde una participante"
