@@ -64,7 +64,7 @@ def test_removing_a_participant_with_scores_asks_then_can_be_undone(lamas, actor
     assert undo.label == "Deshacer"
 
     ok(undo.click().run())
-    assert "Participante P01 restaurado(a)." in texts(at)
+    assert "Se deshizo la eliminación: Participante P01." in texts(at)
     with read_session() as session:
         assert session.get(Participant, p1).code == "P01"
     assert n_rows(ParticipantScore, ParticipantScore.participant_id == p1) == 3
@@ -112,7 +112,7 @@ def test_a_qsip_barrier_is_deleted_after_a_yes_and_comes_back_with_undo(clusters
     ok(at.button(key=f"removals.undo.qsip.barrier.{audit_id}").click().run())
     with read_session() as session:
         assert session.get(Barrier, barrier_id).description == "Personal insuficiente"
-    assert "Barrera «Personal insuficiente» restaurado(a)." in texts(at)
+    assert "Se deshizo la eliminación: Barrera «Personal insuficiente»." in texts(at)
 
 
 def test_a_questionnaire_says_how_many_ratings_go_and_comes_back(clusters, audit_id, actor):  # noqa: F811
