@@ -38,7 +38,9 @@ def removed_image(session: Session, model: type[SQLModel], entity: str, entity_i
     ).scalar()
     if not before:
         raise NotFound("removals.nothing_to_restore")
-    return json.loads(before)
+    image = json.loads(before)
+    image.setdefault("id", str(entity_id))  # images recorded before they held the id
+    return image
 
 
 def rebuild(model: type[SQLModel], image: dict[str, Any], **overrides: Any) -> SQLModel:
