@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -30,6 +31,8 @@ _component = st.components.v2.component(
     css=(_HERE / "entry_grid.css").read_text(encoding="utf-8"),
 )
 ACKS_KEY = "entry.acks"
+# cells per batch (the benchmark's naive baseline sets 1: one round trip per keystroke)
+BATCH_MAX = max(1, min(200, int(os.environ.get("FOCAS_ENTRY_BATCH_MAX", "200") or 200)))
 KEEP_ACKS = 12
 TEXT_KEYS = (
     "all_saved", "pending_one", "pending_many", "refused_one", "refused_many", "offline", "no_storage",
@@ -39,7 +42,7 @@ TEXT_KEYS = (
     "why_gone", "why_invalid", "why_busy", "refused_help", "end_of_area", "digits_only", "readonly", "off_scale",
     "keys_grid", "keys_consensus", "pasted", "pasted_outside", "choose", "add", "register_label", "code", "name",
     "sex", "indigenous", "role", "organisation", "queue_label", "keys_register", "need_name_or_code", "need_sex",
-    "queued", "discard",
+    "queued", "discard", "needs_reason",
 )
 
 
@@ -92,9 +95,15 @@ def _token(editable: bool, reason: str | None) -> str:
     return hashlib.sha256(f"{int(editable)}|{reason or ''}".encode()).hexdigest()[:16]
 
 
-def surface(*, key: str, assessment_id, data: dict, editable: bool, reason: str | None, remember=None) -> None:
-    """Draw the entry surface (``data`` holds mode and its content) and apply what the browser sends."""
-    payload = {**data, "scope": str(assessment_id), "editable": editable, "editToken": _token(editable, reason),
+def surface(*, key: str, assessment_id, data: dict, editable: bool, reason: str | None, remember=None,
+            can_unlock: bool = False) -> None:
+    """Draw the entry surface (``data`` holds mode and its content) and apply what the browser sends.
+
+    ``can_unlock``: a validated assessment this person may correct once they give a reason; what they
+    type before that is kept, marked "locked", and sent when the reason arrives.
+    """
+    payload = {**data, "scope": str(assessment_id), "editable": editable, "canUnlock": can_unlock, "batchMax": BATCH_MAX,
+               "editToken": _token(editable, reason),
                "texts": texts(), "lang": ui.lang(), "acks": list(_acks().values())}
     result = _component(
         key=key, data=payload, height="content",

@@ -255,11 +255,21 @@ def remember_place(nav: dict) -> None:
 
 def scores_section() -> None:
     st.caption(t("focas.scores.surface_caption", scale=scale_text))
+    score_surface()
+
+
+@st.fragment
+def score_surface() -> None:
+    """Only this reruns when the browser sends a batch: the answer reaches the cells without redrawing the page.
+
+    After a server restart the browser's first batch may name a fragment the new server does not know;
+    it is re-sent by the browser's journal once the page has been drawn again.
+    """
     sheet = ui.read(entry_queries.workshop_sheet, assessment_id)
     area = ui.remembered("focas.area_value", "area", instrument.area_codes())
     view = ui.remembered("focas.view_value", "entry", ["individual", "consensus"])
     entry_ui.surface(key=f"focas.entry.{assessment_id}", assessment_id=assessment_id, editable=editable,
-                     reason=reason, remember=remember_place,
+                     reason=reason, remember=remember_place, can_unlock=validated and not blocked,
                      data=entry_ui.grid_data(instrument=instrument, sheet=sheet, area=area, view=view))
 
 

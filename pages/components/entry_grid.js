@@ -233,7 +233,7 @@ class EntrySurface {
       edits.push({ c: cell, v: e.v, x: e.x === undefined ? null : e.x });
       e.st = "sent";
       e.b = id;
-      if (edits.length >= BATCH_MAX) break;
+      if (edits.length >= (this.data.batchMax || BATCH_MAX)) break;
     }
     if (!edits.length) return;
     j.inflight = { id, edits, sentAt: t };
@@ -289,14 +289,16 @@ class EntrySurface {
   }
 
   edit(cell, value) {
-    if (!this.data.editable) { this.say(this.t("readonly")); return; }
+    // a validated assessment waiting for its reason keeps what is typed (sent once the reason is given)
+    if (!this.data.editable && !this.data.canUnlock) { this.say(this.t("readonly")); return; }
     const old = this.journal.get(cell);
     const base = old ? (old.st === "refused" && old.r === "conflict" ? old.cur : old.x) : this.server[cell];
     const same = (a, b) => (a === null || a === undefined || a === "" ? null : a) === (b === null || b === undefined || b === "" ? null : b);
     if (!old && same(value, base)) return;
     if (old && same(value, base) && old.st !== "sent" && (old.r !== "conflict")) { this.journal.drop(cell); this.refresh(); return; }
     const entry = { v: value, x: base === undefined ? null : base, st: "pending", at: Date.now() };
-    if (cell.startsWith("s|") || cell.startsWith("a|")) {
+    if (!this.data.editable) Object.assign(entry, { st: "refused", r: "locked", m: this.t("needs_reason") });
+    else if (cell.startsWith("s|") || cell.startsWith("a|")) {
       if (value !== null && !this.scaleOk(value)) {
         const [lo, hi] = this.data.scale;
         Object.assign(entry, { st: "refused", r: "scale", m: this.t("off_scale", { value, min: lo, max: hi }) });
@@ -322,7 +324,7 @@ class EntrySurface {
     this.statusLine = el("div", { class: "fe-status", role: "status", "aria-live": "polite" });
     this.sayLine = el("div", { class: "fe-say", "aria-live": "assertive" });
     if (this.data.mode === "register") this.renderRegister(); else this.renderGrid();
-    this.status();
+    this.refresh();
   }
 
   refresh() {
@@ -475,6 +477,7 @@ class EntrySurface {
   refreshCell(cell) {
     const node = this.cells && this.cells[cell];
     if (!node) return;
+    if (this.editor && node.contains(this.editor)) return;  // being typed into: the editor owns it
     const e = this.journal.get(cell);
     const value = e ? e.v : this.server[cell];
     const text = value === null || value === undefined ? "" : String(value);
@@ -651,7 +654,7 @@ class EntrySurface {
   moveVertical(d) { this.moveTo(this.active.row + d, this.active.col); }
 
   openText(cell, first) {
-    if (!this.data.editable) { this.say(this.t("readonly")); return; }
+    if (!this.data.editable && !this.data.canUnlock) { this.say(this.t("readonly")); return; }
     const node = this.cells[cell];
     const value = this.shown(cell) || "";
     const input = el("textarea", { class: "fe-editor", rows: "2", maxlength: "2000", "aria-label": node.dataset.label });

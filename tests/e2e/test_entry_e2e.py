@@ -297,3 +297,34 @@ def test_twelve_participants_typed_back_to_back_are_all_registered(db_url, app_f
     assert people == [f"R{i:02d}" for i in range(12)]
     sexes = dict(zip(queries.participants(assessment_id)["code"], queries.participants(assessment_id)["sex"]))
     assert sexes["R01"] == "female" and sexes["R00"] == "male"
+
+
+def test_the_consensus_column_takes_agreed_scores_and_evidence_from_the_keyboard(workshop, app_factory, page):
+    db_url, assessment_id = workshop
+    from db.queries import focas as queries
+
+    people, areas = area_layout(assessment_id)
+    app = app_factory(db_url)
+    open_scores(page, app.url)
+    type_area(page, "4" * len(people) * len(areas["ADM"]))  # everyone said 4 on every ADM indicator
+    page.locator(".fe-view").nth(1).click()
+    consensus = page.locator("[role='grid'][data-view='consensus']")
+    expect(consensus).to_be_visible()
+    expect(consensus.locator(".fe-c-median").nth(1)).to_have_text("4.0")  # the median beside the agreed score
+    cell(page, 0, 0).click()
+    for n in range(len(areas["ADM"])):
+        page.keyboard.type(str(n + 1), delay=0)   # agreed, and down to the next indicator
+    cell(page, 0, 1).click()
+    page.keyboard.type("Actas firmadas", delay=0)  # typing opens the evidence
+    page.keyboard.press("Enter")
+    page.keyboard.type("Informe", delay=0)
+    page.keyboard.press("Enter")
+    all_saved(page)
+    table = eventually(lambda: queries.consensus_table(assessment_id, "ADM")[["agreed", "evidence"]]
+                       .astype(object).values.tolist(), [[1, "Actas firmadas"], [2, "Informe"], [3, ""], [4, ""]])
+    assert table == [[1, "Actas firmadas"], [2, "Informe"], [3, ""], [4, ""]]
+    # the last area's agreed score is one PageDown away... and Page Up comes back
+    page.keyboard.press("PageDown")
+    expect(page.locator("[role='grid'][data-area='HR'][data-view='consensus']")).to_be_visible()
+    page.keyboard.press("PageUp")
+    expect(page.locator("[role='grid'][data-area='ADM'] .fe-cell.fe-c-agreed").first).to_have_attribute("data-value", "1")
