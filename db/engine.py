@@ -8,6 +8,7 @@ lock upgrade. PostgreSQL write units retry on serialization failures and deadloc
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,8 @@ from sqlmodel import Session
 
 from db.config import load_settings
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+# how long a write waits for another writer's lock before it gives up (FOCAS_SQLITE_BUSY_TIMEOUT_MS)
+SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FOCAS_SQLITE_BUSY_TIMEOUT_MS", "15000") or 15000)
 T = TypeVar("T")
 
 

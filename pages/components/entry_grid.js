@@ -261,7 +261,7 @@ class EntrySurface {
           e.x = answer.current;  // typed again meanwhile: the new value replaces what was just saved
         }
       } else if (unchanged) {
-        if (answer.reason === "busy") { e.st = "pending"; busy = true; } else e.st = "refused";
+        if (answer.reason === "busy") { e.st = "pending"; busy = answer.message || true; } else e.st = "refused";
         e.r = answer.reason;
         e.m = answer.message;
         e.cur = answer.current;
@@ -269,9 +269,13 @@ class EntrySurface {
     }
     j.inflight = null;
     if (busy) {
+      if (typeof busy === "string") this.say(busy, true);
       this.retry += 1;
       this.holdUntil = Date.now() + RETRY_MS[Math.min(this.retry, RETRY_MS.length - 1)];
-    } else this.retry = 0;
+    } else {
+      if (this.retry && this.sayLine && this.sayLine.dataset.busy) this.say("");
+      this.retry = 0;
+    }
     this.savedPeople = this.savedPeople.slice(0, 30);
     this.journal.save();
   }
@@ -334,8 +338,10 @@ class EntrySurface {
     this.status();
   }
 
-  say(text) {
-    if (this.sayLine) this.sayLine.textContent = text || "";
+  say(text, busy = false) {
+    if (!this.sayLine) return;
+    this.sayLine.textContent = text || "";
+    this.sayLine.dataset.busy = busy ? "1" : "";
   }
 
   status() {

@@ -328,3 +328,53 @@ def test_the_consensus_column_takes_agreed_scores_and_evidence_from_the_keyboard
     expect(page.locator("[role='grid'][data-area='HR'][data-view='consensus']")).to_be_visible()
     page.keyboard.press("PageUp")
     expect(page.locator("[role='grid'][data-area='ADM'] .fe-cell.fe-c-agreed").first).to_have_attribute("data-value", "1")
+
+
+class LockHolder:
+    """Another program holding the lock a save needs: SQLite's write lock, or PostgreSQL's row lock on the assessment."""
+
+    def __init__(self, db_url: str, assessment_id) -> None:
+        self.db_url, self.assessment_id = db_url, assessment_id
+
+    def __enter__(self):
+        if self.db_url.startswith("sqlite"):
+            import sqlite3
+
+            self.conn = sqlite3.connect(self.db_url.split("///", 1)[1], isolation_level=None)
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            from db.config import normalise_url
+
+            self.engine = sa.create_engine(normalise_url(self.db_url))
+            self.conn = self.engine.connect()
+            self.conn.begin()
+            self.conn.execute(sa.text("SELECT id FROM assessment WHERE id = :id FOR UPDATE"),
+                              {"id": self.assessment_id})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.db_url.startswith("sqlite"):
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+        else:
+            self.conn.rollback()
+            self.conn.close()
+            self.engine.dispose()
+
+
+def test_a_locked_database_keeps_the_typing_waiting_with_a_message_then_saves_it(workshop, app_factory, page):
+    db_url, assessment_id = workshop
+    people, areas = area_layout(assessment_id)
+    codes = next(iter(areas.values()))
+    app = app_factory(db_url, env={"FOCAS_SQLITE_BUSY_TIMEOUT_MS": "500"})
+    open_scores(page, app.url)
+    with LockHolder(db_url, assessment_id):
+        type_area(page, "1234")
+        expect(page.locator(".fe-say")).to_contain_text("La base de datos está ocupada")
+        expect(status(page)).to_contain_text("4 pendientes")
+        expect(cell(page, 0, 3)).to_have_attribute("data-state", "waiting")
+        assert stored(assessment_id) == {}
+    all_saved(page)
+    expected = {f"{people[0]}|{c}": v for c, v in zip(codes, (1, 2, 3, 4))}
+    assert eventually(lambda: stored(assessment_id), expected) == expected
+    expect(page.locator(".fe-say")).to_have_text("")
