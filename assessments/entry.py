@@ -317,6 +317,66 @@ def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, an
             row.score, row.evidence = new["a"], new["e"]
 
 
+def apply_questionnaire_batch(
+    *,
+    session: Session,
+    actor: Actor,
+    audit_id: object,
+    batch_id: object,
+    edits: Sequence[CellEdit],
+    lang: str = "es",
+) -> dict:
+    """Apply questionnaires typed into a QSIP audit's entry surface: ``r|<new respondent id>`` cells.
+
+    Each questionnaire is saved whole (respondent and ratings) or refused whole with the reason;
+    a questionnaire sent again finds the respondent it created. Same batch rules as :func:`apply_batch`.
+    """
+    from assessments import qsip
+    from db.models import Respondent, ServiceAudit
+
+    batch_uuid = focas.as_uuid(batch_id, not_found_key="entry.bad_batch")
+    stored = stored_answer(session, batch_uuid)
+    if stored is not None:
+        return stored
+    audit_uuid = focas.as_uuid(audit_id, not_found_key="entry.bad_batch")
+    if session.get(ServiceAudit, audit_uuid) is None:
+        raise NotFound("qsip.audit.not_found")
+    answers: dict[str, dict] = {}
+    for edit in edits:
+        kind, _, raw = edit.cell.partition("|")
+        try:
+            respondent_id = uuid.UUID(raw) if kind == "r" else None
+        except ValueError:
+            respondent_id = None
+        if respondent_id is None:
+            answers[edit.cell] = _refused(INVALID, translate("entry.unknown_cell", lang, cell=edit.cell))
+            continue
+        existing = session.get(Respondent, respondent_id)
+        if existing is not None:
+            answers[edit.cell] = _saved({"code": existing.code})
+            continue
+        value = edit.value if isinstance(edit.value, Mapping) else {}
+        ratings = value.get("ratings") if isinstance(value.get("ratings"), Mapping) else {}
+        data = qsip.RespondentInput(
+            respondent_type=value.get("respondent_type") or None, sex=value.get("sex") or "undisclosed",
+            indigenous=value.get("indigenous") or "undisclosed", locality=str(value.get("locality") or ""),
+            code=str(value.get("code") or ""), ratings=dict(ratings))
+        try:
+            with session.begin_nested():
+                row = qsip.add_respondent(session=session, actor=actor, audit_id=audit_uuid, data=data,
+                                          respondent_id=respondent_id)
+        except PermissionDenied:
+            raise
+        except DomainError as error:
+            answers[edit.cell] = _refused(INVALID, error.message(lang))
+            continue
+        answers[edit.cell] = _saved({"code": row.code})
+    session.add(EntryBatch(id=batch_uuid, scope_id=audit_uuid, actor=actor.username, n_cells=len(edits),
+                           result_json=json.dumps(answers, ensure_ascii=False)))
+    session.flush()
+    return {"batch": str(batch_uuid), "replayed": False, "cells": answers}
+
+
 def run_batch(write, *, batch_id: object, edits: Sequence[CellEdit], lang: str, apply) -> dict:
     """Apply a batch through ``write`` (a retrying write unit, e.g. db.engine.run_write) and always answer.
 

@@ -308,8 +308,13 @@ def _validated_ratings(ratings: Mapping[str, object], items: dict[str, uuid.UUID
     return clean
 
 
-def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: RespondentInput) -> Respondent:
-    """Save one questionnaire: the respondent and every rating given, or nothing at all."""
+def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: RespondentInput,
+                   respondent_id: uuid.UUID | None = None) -> Respondent:
+    """Save one questionnaire: the respondent and every rating given, or nothing at all.
+
+    ``respondent_id`` is the id the browser gave a questionnaire typed into the entry surface, so a
+    re-sent one finds the respondent it already created.
+    """
     audit = _audit(session, audit_id)
     require(actor, "audit.write", cluster_id=audit.cluster_id)
     respondent_type = _one_of(data.respondent_type, RESPONDENT_TYPES, "qsip.respondent.type_unknown",
@@ -320,6 +325,8 @@ def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data:
     ratings = _validated_ratings(data.ratings or {}, items)
     respondent = Respondent(audit_id=audit.id, respondent_type=respondent_type, sex=sex, indigenous=indigenous,
                             locality=_text(data.locality), code=_text(data.code))
+    if respondent_id is not None:
+        respondent.id = respondent_id
     session.add(respondent)
     session.flush()
     session.add_all(FeedbackRating(respondent_id=respondent.id, item_id=items[code], rating=rating)

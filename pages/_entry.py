@@ -42,7 +42,8 @@ TEXT_KEYS = (
     "why_gone", "why_invalid", "why_busy", "refused_help", "end_of_area", "digits_only", "readonly", "off_scale",
     "keys_grid", "keys_consensus", "pasted", "pasted_outside", "choose", "add", "register_label", "code", "name",
     "sex", "indigenous", "role", "organisation", "queue_label", "keys_register", "need_name_or_code", "need_sex",
-    "queued", "discard", "needs_reason",
+    "queued", "discard", "needs_reason", "q_type", "q_locality", "q_code", "q_label", "keys_questionnaire",
+    "need_type", "need_rating", "q_saved",
 )
 
 
@@ -54,7 +55,7 @@ def _acks() -> dict:
     return st.session_state.setdefault(ACKS_KEY, {})
 
 
-def handle_batch(batch: object, *, assessment_id, reason: str | None) -> bool:
+def handle_batch(batch: object, *, assessment_id, reason: str | None, kind: str = "focas") -> bool:
     """Apply one batch from the browser (once per browser session; the database answers replays). True if new."""
     if not isinstance(batch, dict) or not isinstance(batch.get("id"), str):
         return False
@@ -68,20 +69,26 @@ def handle_batch(batch: object, *, assessment_id, reason: str | None) -> bool:
         acks[batch["id"]] = entry.batch_refused(batch["id"], [], error, lang)
         return True
     actor = ui.actor()
-    answer = entry.run_batch(
-        functools.partial(run_write, attempts=2), batch_id=batch["id"], edits=edits, lang=lang,
-        apply=lambda session: entry.apply_batch(session=session, actor=actor, assessment_id=assessment_id,
-                                                batch_id=batch["id"], edits=edits, reason=reason, lang=lang))
+
+    def apply(session):
+        if kind == "qsip":
+            return entry.apply_questionnaire_batch(session=session, actor=actor, audit_id=assessment_id,
+                                                   batch_id=batch["id"], edits=edits, lang=lang)
+        return entry.apply_batch(session=session, actor=actor, assessment_id=assessment_id, batch_id=batch["id"],
+                                 edits=edits, reason=reason, lang=lang)
+
+    answer = entry.run_batch(functools.partial(run_write, attempts=2), batch_id=batch["id"], edits=edits, lang=lang,
+                             apply=apply)
     acks[batch["id"]] = answer
     while len(acks) > KEEP_ACKS:
         acks.pop(next(iter(acks)))
     return True
 
 
-def _on_batch(key: str, assessment_id, reason: str | None) -> None:
+def _on_batch(key: str, assessment_id, reason: str | None, kind: str) -> None:
     value = st.session_state.get(key)
     batch = value.get("batch") if hasattr(value, "get") else None
-    handle_batch(batch, assessment_id=assessment_id, reason=reason)
+    handle_batch(batch, assessment_id=assessment_id, reason=reason, kind=kind)
 
 
 def _on_nav(key: str, remember) -> None:
@@ -96,7 +103,7 @@ def _token(editable: bool, reason: str | None) -> str:
 
 
 def surface(*, key: str, assessment_id, data: dict, editable: bool, reason: str | None, remember=None,
-            can_unlock: bool = False) -> None:
+            can_unlock: bool = False, kind: str = "focas") -> None:
     """Draw the entry surface (``data`` holds mode and its content) and apply what the browser sends.
 
     ``can_unlock``: a validated assessment this person may correct once they give a reason; what they
@@ -107,12 +114,12 @@ def surface(*, key: str, assessment_id, data: dict, editable: bool, reason: str 
                "texts": texts(), "lang": ui.lang(), "acks": list(_acks().values())}
     result = _component(
         key=key, data=payload, height="content",
-        on_batch_change=functools.partial(_on_batch, key, assessment_id, reason),
+        on_batch_change=functools.partial(_on_batch, key, assessment_id, reason, kind),
         on_nav_change=functools.partial(_on_nav, key, remember),
     )
     # the first run of a new server session registers the component, so its callback did not run yet
     batch = getattr(result, "batch", None)
-    if handle_batch(batch, assessment_id=assessment_id, reason=reason):
+    if handle_batch(batch, assessment_id=assessment_id, reason=reason, kind=kind):
         st.rerun()
 
 
@@ -140,5 +147,26 @@ def register_data() -> dict:
             "sex": [[v, t(f"sex.{v}")] for v in SEXES],
             "indigenous": [[v, t(f"indigenous.{v}")] for v in INDIGENOUS],
             "role": [[v, t(f"focas.role.{v}")] for v in PARTICIPANT_ROLES],
+        },
+    }
+
+
+def questionnaire_data(items, *, scale: tuple[int, int] = (1, 5)) -> dict:
+    """What the QSIP questionnaire entry is drawn with: who answered, then one box per item by dimension."""
+    t = ui.t
+    lang = ui.lang()
+    dimensions: list[dict] = []
+    for row in items.to_dict("records"):
+        name = row["dimension_es"] if lang == "es" else row["dimension_en"]
+        if not dimensions or dimensions[-1]["code"] != row["dimension"]:
+            dimensions.append({"code": row["dimension"], "name": name, "items": []})
+        dimensions[-1]["items"].append({"code": row["item_code"],
+                                        "text": row["text_es"] if lang == "es" else row["text_en"]})
+    return {
+        "mode": "questionnaire", "scale": list(scale), "dimensions": dimensions,
+        "choices": {
+            "respondent_type": [[v, t(f"qsip.type.{v}")] for v in ("user", "provider", "manager")],
+            "sex": [[v, t(f"sex.{v}")] for v in SEXES],
+            "indigenous": [[v, t(f"indigenous.{v}")] for v in INDIGENOUS],
         },
     }

@@ -10,12 +10,12 @@ import streamlit as st
 
 from assessments import qsip as service
 from assessments import qsip_charts as charts
-from assessments import qsip_summary as summary
 from assessments.access import can
 from assessments.i18n import translator
 from db.engine import write_session
 from db.queries import qsip as queries
 from db.queries import registry
+from pages import _entry as entry_ui
 from pages import _removals as removals
 from pages import ui
 
@@ -211,38 +211,9 @@ with tab_feedback:
     if writable:
         removals.undo_offer(f"qsip.respondent.{audit_id}")
         st.caption(t("qsip.feedback.caption"))
-        form_number = st.session_state.setdefault("qsip.form_number", 0)
-        with st.form(f"qsip.respondent_form_{form_number}", enter_to_submit=True):
-            who = st.columns(5)
-            respondent_type = who[0].selectbox(t("qsip.respondent.type"), options=["user", "provider", "manager"],
-                                               index=None, placeholder=t("qsip.respondent.type_placeholder"),
-                                               format_func=lambda v: t(f"qsip.type.{v}"), key=f"qsip.f_type_{form_number}")
-            sex = who[1].selectbox(t("qsip.respondent.sex"), options=list(summary.SEXES), index=3,
-                                   format_func=lambda v: t(f"sex.{v}"), key=f"qsip.f_sex_{form_number}")
-            indigenous = who[2].selectbox(t("qsip.respondent.indigenous"), options=list(summary.INDIGENOUS_VALUES),
-                                          index=2, format_func=lambda v: t(f"indigenous.{v}"),
-                                          key=f"qsip.f_indigenous_{form_number}")
-            locality = who[3].text_input(t("qsip.respondent.locality"), key=f"qsip.f_locality_{form_number}")
-            code = who[4].text_input(t("qsip.respondent.code"), key=f"qsip.f_code_{form_number}")
-            values: dict[str, str] = {}
-            for dimension, group in items.groupby("dimension", sort=False):
-                first = group.iloc[0]
-                st.markdown(f"**{plain(first['dimension_es'] if lang == 'es' else first['dimension_en'])}**")
-                columns = st.columns(len(group))
-                for column, item in zip(columns, group.to_dict("records")):
-                    values[item["item_code"]] = column.text_input(
-                        f"{item['item_code']} · {item['text_es'] if lang == 'es' else item['text_en']}",
-                        max_chars=1, placeholder="1–5", key=f"qsip.f_{item['item_code']}_{form_number}")
-            submitted = st.form_submit_button(t("qsip.feedback.submit"), type="primary")
-        if submitted:
-            data = service.RespondentInput(respondent_type=respondent_type, sex=sex, indigenous=indigenous,
-                                           locality=locality, code=code, ratings=values)
-            saved = save(lambda s: service.add_respondent(session=s, actor=ui.actor(), audit_id=audit_id, data=data).id)
-            if saved:
-                # shown next to the form (the page top is out of sight while typing a stack of questionnaires)
-                st.session_state["qsip.flash"] = ("feedback", t("qsip.feedback.saved", number=counts["total"] + 1))
-                st.session_state["qsip.form_number"] = form_number + 1
-                st.rerun()
+        # the questionnaire owns the keyboard in the browser: the next one can be typed at once, nothing is lost
+        entry_ui.surface(key=f"qsip.entry.{audit_id}", assessment_id=audit_id, editable=True, reason=None,
+                         kind="qsip", data=entry_ui.questionnaire_data(items))
 
     entered = ui.read(queries.respondents, audit_id)
     if not entered.empty:

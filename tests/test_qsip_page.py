@@ -117,26 +117,39 @@ def opened(clusters, actor):
     return clusters["Tambopata"], audit.id
 
 
-def fill_questionnaire(at: AppTest, number: int, respondent_type: str | None, ratings: dict[str, str]) -> None:
-    if respondent_type:
-        at.selectbox(key=f"qsip.f_type_{number}").set_value(respondent_type)
-    at.selectbox(key=f"qsip.f_sex_{number}").set_value("female")
-    at.text_input(key=f"qsip.f_locality_{number}").set_value("Laberinto")
-    for code, value in ratings.items():
-        at.text_input(key=f"qsip.f_{code}_{number}").set_value(value)
-    button(at, "Guardar cuestionario").click().run()
+def questionnaire_surface(at: AppTest) -> dict:
+    """What the page hands the browser's questionnaire entry (its JSON data)."""
+    import json
+
+    return next(p for p in (json.loads(e.proto.json) for e in at.get("bidi_component"))
+                if p.get("mode") == "questionnaire")
 
 
-def test_questionnaires_are_saved_one_after_another_and_the_form_clears(opened):
+def send_questionnaires(audit_id, *questionnaires, lang="es") -> dict:
+    """What the browser's questionnaire entry sends when questionnaires are typed: one batch."""
+    import uuid
+
+    from assessments import entry
+    from db.engine import run_write
+
+    edits = entry.parse_edits([{"c": f"r|{uuid.uuid4()}", "v": q} for q in questionnaires])
+    batch = str(uuid.uuid4())
+    return entry.run_batch(run_write, batch_id=batch, edits=edits, lang=lang, apply=lambda s: entry.apply_questionnaire_batch(
+        session=s, actor=LOCAL_USER, audit_id=audit_id, batch_id=batch, edits=edits, lang=lang))
+
+
+def test_questionnaires_typed_in_the_browser_are_saved_and_counted(opened):
     cluster_id, audit_id = opened
     at = open_page("es", **{"qsip.cluster_value": cluster_id})
-    fill_questionnaire(at, 0, "user", {code: "4" for code in ITEMS})
-    assert not at.exception and not at.error
-    assert at.success[0].value == "Cuestionario n.° 1 guardado. Siguiente."
-    # a fresh, empty form for the next paper questionnaire
-    assert at.text_input(key="qsip.f_EFT-01_1").value == ""
-    assert at.selectbox(key="qsip.f_type_1").value is None
-    fill_questionnaire(at, 1, "provider", {"EFT-01": "5", "SAT-03": "2"})
+    data = questionnaire_surface(at)
+    assert [i["code"] for d in data["dimensions"] for i in d["items"]] == list(ITEMS)
+    assert data["scale"] == [1, 5] and data["editable"] is True
+    assert [v for v, _ in data["choices"]["respondent_type"]] == ["user", "provider", "manager"]
+    answer = send_questionnaires(audit_id, {"respondent_type": "user", "sex": "female", "locality": "Laberinto",
+                                            "ratings": {code: 4 for code in ITEMS}},
+                                 {"respondent_type": "provider", "ratings": {"EFT-01": 5, "SAT-03": 2}})
+    assert {a["status"] for a in answer["cells"].values()} == {"saved"}
+    at.run()
     assert queries.respondent_counts(audit_id) == {"user": 1, "provider": 1, "manager": 0, "total": 2}
     assert "**Cuestionarios ingresados en este ciclo: 2** (usuarios 1 · proveedores 1 · gestores 0)" in [
         m.value for m in at.markdown]
@@ -144,18 +157,14 @@ def test_questionnaires_are_saved_one_after_another_and_the_form_clears(opened):
     assert len(ratings) == 12 + 2 and ratings["rating"].sum() == 12 * 4 + 5 + 2
 
 
-def test_bad_questionnaires_show_a_message_and_keep_what_was_typed(opened):
+def test_bad_questionnaires_are_refused_whole_with_the_reason_and_nothing_saved(opened):
     cluster_id, audit_id = opened
-    at = open_page("es", **{"qsip.cluster_value": cluster_id})
-    fill_questionnaire(at, 0, "user", {"EFT-01": "4", "EFT-02": "7"})
-    assert [e.value for e in at.error] == [
+    answer = send_questionnaires(audit_id, {"respondent_type": "user", "ratings": {"EFT-01": 4, "EFT-02": 7}},
+                                 {"ratings": {"EFT-01": 3}})
+    messages = sorted(a["message"] for a in answer["cells"].values())
+    assert messages == [
+        "Indique si el encuestado es usuario, proveedor o gestor. No se guardó nada.",
         "Pregunta EFT-02: la calificación 7 está fuera de la escala (1 a 5). No se guardó nada."]
-    assert at.text_input(key="qsip.f_EFT-01_0").value == "4"  # nothing lost: fix the 7 and save again
-    assert queries.respondent_counts(audit_id)["total"] == 0
-    at = open_page("es", **{"qsip.cluster_value": cluster_id})
-    fill_questionnaire(at, 0, None, {"EFT-01": "3"})
-    assert [e.value for e in at.error] == [
-        "Indique si el encuestado es usuario, proveedor o gestor. No se guardó nada."]
     assert queries.respondent_counts(audit_id)["total"] == 0
 
 

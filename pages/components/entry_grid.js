@@ -88,7 +88,7 @@ class Journal {
         for (const [cell, entry] of Object.entries(theirs.cells || {})) {
           if (!(cell in this.state.cells)) {
             this.state.cells[cell] = Object.assign({}, entry, { st: entry.st === "sent" ? "pending" : entry.st });
-            if (cell.startsWith("p|")) this.state.order.push(cell);
+            if (cell.startsWith("p|") || cell.startsWith("r|")) this.state.order.push(cell);
           }
         }
         localStorage.removeItem(k);
@@ -227,9 +227,11 @@ class EntrySurface {
     const edits = [];
     const id = uuid4();
     const ordered = Object.keys(j.cells).sort((a, b) => (a.startsWith("p|") ? 0 : 1) - (b.startsWith("p|") ? 0 : 1));
+    // the surface on screen sends only its own kind: a questionnaire journal never goes to a FOCAS assessment
+    const mine = (cell) => (this.data.mode === "questionnaire") === cell.startsWith("r|");
     for (const cell of ordered) {
       const e = j.cells[cell];
-      if (e.st !== "pending" || (e.quietUntil && e.quietUntil > t)) continue;
+      if (e.st !== "pending" || !mine(cell) || (e.quietUntil && e.quietUntil > t)) continue;
       edits.push({ c: cell, v: e.v, x: e.x === undefined ? null : e.x });
       e.st = "sent";
       e.b = id;
@@ -254,7 +256,7 @@ class EntrySurface {
       if (answer.status === "saved") {
         this.server[edit.c] = answer.current;
         if (unchanged) {
-          if (edit.c.startsWith("p|")) this.savedPeople.unshift({ label: e.label, code: (answer.current || {}).code });
+          if (edit.c.startsWith("p|") || edit.c.startsWith("r|")) this.savedPeople.unshift({ label: e.label, code: (answer.current || {}).code });
           delete j.cells[edit.c];
           j.order = j.order.filter((c) => c !== edit.c);
         } else {
@@ -327,12 +329,14 @@ class EntrySurface {
     this.wrap.replaceChildren();
     this.statusLine = el("div", { class: "fe-status", role: "status", "aria-live": "polite" });
     this.sayLine = el("div", { class: "fe-say", "aria-live": "assertive" });
-    if (this.data.mode === "register") this.renderRegister(); else this.renderGrid();
+    if (this.data.mode === "register") this.renderRegister();
+    else if (this.data.mode === "questionnaire") this.renderQuestionnaire();
+    else this.renderGrid();
     this.refresh();
   }
 
   refresh() {
-    if (this.data.mode === "register") this.drawQueue();
+    if (this.data.mode === "register" || this.data.mode === "questionnaire") { this.drawQueue(); this.status(); return; }
     else if (this.cells) for (const cell of Object.keys(this.cells)) this.refreshCell(cell);
     if (this.data.mode !== "register") this.drawStats();
     this.status();
@@ -764,6 +768,115 @@ class EntrySurface {
     this.wrap.append(form, this.statusLine, this.sayLine, this.queueList,
       el("div", { class: "fe-hint" }, this.t("keys_register")));
     this.drawQueue();
+  }
+
+  // ----------------------------------------------------------------------- the QSIP questionnaire
+
+  renderQuestionnaire() {
+    const d = this.data;
+    const [lo, hi] = d.scale;
+    const select = (name, options, placeholder, value) => {
+      const node = el("select", { name, "data-field": name });
+      if (placeholder !== null) node.append(el("option", { value: "" }, placeholder));
+      for (const [v, label] of options) node.append(el("option", { value: v }, label));
+      if (value !== undefined) node.value = value;
+      return node;
+    };
+    const field = (label, node) => el("label", { class: "fe-field" }, el("span", {}, label), node);
+    this.inputs = {
+      respondent_type: select("respondent_type", d.choices.respondent_type, this.t("choose")),
+      sex: select("sex", d.choices.sex, null, "undisclosed"),
+      indigenous: select("indigenous", d.choices.indigenous, null, "undisclosed"),
+      locality: el("input", { name: "locality", "data-field": "locality", maxlength: "200", autocomplete: "off" }),
+      code: el("input", { name: "code", "data-field": "code", maxlength: "40", autocomplete: "off" }),
+    };
+    this.boxes = [];
+    const groups = [];
+    for (const dim of d.dimensions) {
+      const row = el("div", { class: "fe-fields" });
+      for (const item of dim.items) {
+        const box = el("input", { class: "fe-box", "data-field": `item:${item.code}`, "data-item": item.code, maxlength: "1",
+          inputmode: "numeric", autocomplete: "off", "aria-label": `${item.code} · ${item.text}`, title: item.text,
+          placeholder: `${lo}–${hi}` });
+        this.boxes.push(box);
+        this.inputs[`item:${item.code}`] = box;
+        row.append(el("label", { class: "fe-field fe-item" }, el("span", { title: item.text }, `${item.code} · ${item.text}`), box));
+      }
+      groups.push(el("fieldset", { class: "fe-dim" }, el("legend", {}, dim.name), row));
+    }
+    const add = el("button", { type: "submit", class: "fe-add" }, this.t("add"));
+    const form = el("form", { class: "fe-register fe-questionnaire", "aria-label": this.t("q_label") },
+      el("div", { class: "fe-fields" }, field(this.t("q_type"), this.inputs.respondent_type),
+        field(this.t("sex"), this.inputs.sex), field(this.t("indigenous"), this.inputs.indigenous),
+        field(this.t("q_locality"), this.inputs.locality), field(this.t("q_code"), this.inputs.code)),
+      ...groups, add);
+    form.addEventListener("submit", (e) => { e.preventDefault(); this.addQuestionnaire(); });
+    const draft = this.journal.state.draft || {};
+    const keep = () => {
+      this.journal.state.draft = Object.fromEntries(Object.entries(this.inputs).map(([f, n]) => [f, n.value]));
+      this.journal.save();
+    };
+    for (const [k, node] of Object.entries(this.inputs)) {
+      if (draft[k] !== undefined) node.value = draft[k];
+      node.disabled = !d.editable;
+      node.addEventListener("input", keep);
+      node.addEventListener("change", keep);
+      node.addEventListener("focus", () => this.keepPlace());
+      if (node.tagName === "SELECT") node.addEventListener("keydown", (e) => this.pickByLetter(e, node));
+      node.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") { e.preventDefault(); this.addQuestionnaire(); }
+      });
+    }
+    this.boxes.forEach((box, i) => box.addEventListener("keydown", (e) => {
+      if (/^[0-9]$/.test(e.key)) {
+        e.preventDefault();
+        const v = parseInt(e.key, 10);
+        if (v < lo || v > hi) { this.say(this.t("off_scale", { value: v, min: lo, max: hi })); return; }
+        box.value = e.key;
+        keep();
+        this.say("");
+        if (this.boxes[i + 1]) this.boxes[i + 1].focus(); else add.focus();
+      } else if (e.key === "Backspace" && !box.value && this.boxes[i - 1]) {
+        e.preventDefault();
+        this.boxes[i - 1].value = "";
+        this.boxes[i - 1].focus();
+        keep();
+      } else if (e.key.length === 1 && !e.ctrlKey && !e.metaKey) {
+        e.preventDefault();
+        this.say(this.t("digits_only", { min: lo, max: hi }));
+      }
+    }));
+    add.disabled = !d.editable;
+    this.queueList = el("ul", { class: "fe-queue", "aria-label": this.t("queue_label") });
+    this.wrap.append(form, this.statusLine, this.sayLine, this.queueList, el("div", { class: "fe-hint" }, this.t("keys_questionnaire")));
+    this.drawQueue();
+  }
+
+  addQuestionnaire() {
+    if (!this.data.editable) { this.say(this.t("readonly")); return; }
+    const v = { ratings: {} };
+    for (const k of ["respondent_type", "sex", "indigenous", "locality", "code"]) v[k] = this.inputs[k].value.trim();
+    for (const box of this.boxes) if (box.value) v.ratings[box.dataset.item] = parseInt(box.value, 10);
+    if (!v.respondent_type) { this.say(this.t("need_type")); this.inputs.respondent_type.focus(); return; }
+    if (!Object.keys(v.ratings).length) { this.say(this.t("need_rating")); this.boxes[0].focus(); return; }
+    const cell = `r|${uuid4()}`;
+    const n = this.journal.state.order.length + this.savedPeople.length + 1;
+    const label = [this.data.choices.respondent_type.find(([x]) => x === v.respondent_type)[1], v.code, v.locality]
+      .filter(Boolean).join(" · ");
+    this.journal.state.order.push(cell);
+    this.journal.set(cell, { v, x: null, st: "pending", at: Date.now(), label: label || String(n) });
+    for (const box of this.boxes) box.value = "";
+    this.inputs.code.value = "";
+    this.journal.state.draft = { respondent_type: v.respondent_type, sex: "undisclosed", indigenous: "undisclosed",
+      locality: v.locality };
+    this.inputs.sex.value = "undisclosed";
+    this.inputs.indigenous.value = "undisclosed";
+    this.journal.save();
+    this.say(this.t("queued", { who: label }));
+    this.inputs.respondent_type.focus();
+    this.drawQueue();
+    this.flush();
+    this.status();
   }
 
   // a letter picks the next option starting with it (M = Mujer, H = Hombre, P = Prefiere no decir), as typed
