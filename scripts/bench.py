@@ -5,6 +5,8 @@ It lives in scripts/, not assessments/, because it drives the pages under AppTes
     python -m scripts.bench            # generate (or reuse) the dataset, then measure
     BENCH_DATABASE_URL=postgresql+psycopg://… python -m scripts.bench
     python -m scripts.bench --regenerate
+    python -m scripts.bench --browser-only         # only the headless-Chromium part
+    python -m scripts.bench --small --browser-only # three departments, for a quick run
 
 The dataset (its own database, default ``bench-data/bench.db``): every regional, provincial and
 district government of Peru, baseline and midpoint validated with the default FOCAS instrument,
@@ -14,7 +16,9 @@ executemany in large batches and reused by later runs.
 
 Each measurement runs in its own child process so that its peak memory is its own: the app views
 (AppTest over pages/progress.py and pages/overview.py, cold then warm) and the naive path (every
-score row loaded into pandas, then aggregated). Output: one ``name: value`` line per figure.
+score row loaded into pandas, then aggregated), and the browser part (``scripts/browser_bench.py``:
+the app served, each page opened in headless Chromium until settled, websocket bytes counted).
+Output: one ``name: value`` line per figure.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{ROOT / 'bench-data' / 'bench.db'}"
+# --small (BENCH_SMALL=1): three departments only, into a database of its own, for quick runs
+SMALL_URL = f"sqlite:///{ROOT / 'bench-data' / 'bench-small.db'}"
+SMALL_DEPARTMENTS = ("01", "15", "16")
 DATASET_KEY = "bench_dataset"
 PARTICIPANTS = 25
 CLUSTERS = 200
@@ -48,7 +55,11 @@ VIEWS = ("governments", "clusters", "distributions", "targets", "plans", "qsip")
 def bench_url() -> str:
     from db.config import normalise_url
 
-    return normalise_url(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
+    return normalise_url(os.environ.get("BENCH_DATABASE_URL") or (SMALL_URL if small() else DEFAULT_URL))
+
+
+def small() -> bool:
+    return os.environ.get("BENCH_SMALL") == "1"
 
 
 def peak_rss_mb() -> float:
@@ -146,6 +157,8 @@ def generate() -> dict:
             .where(m.StageTemplate.instrument_id == qsip).order_by(m.StageTemplate.number)
         ).all()
 
+    if small():
+        governments = [g for g in governments if g.department_code in SMALL_DEPARTMENTS]
     regional = {g.department_code: g.id for g in governments if g.level == "regional"}
     by_province: dict[str, list] = {}
     for g in governments:
@@ -153,7 +166,7 @@ def generate() -> dict:
             by_province.setdefault(g.province_code, []).append(g)
     # One cluster per province; the provinces with most districts are split until there are 200.
     groups = [(code, members) for code, members in sorted(by_province.items())]
-    while len(groups) < CLUSTERS:
+    while len(groups) < (len(by_province) if small() else CLUSTERS):
         groups.sort(key=lambda item: len(item[1]), reverse=True)
         code, members = groups.pop(0)
         provincial = [g for g in members if g.level == "provincial"]
@@ -411,11 +424,23 @@ def _child(step: str) -> dict[str, str]:
     return figures
 
 
+def browser_bench_pages() -> list[str]:
+    from scripts.browser_bench import pages
+
+    return [name for name, _ in pages()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--step", choices=("generate", "views", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("generate", "views", "naive", "browser"), help=argparse.SUPPRESS)
+    parser.add_argument("--browser-only", action="store_true",
+                        help="only the headless-Chromium part (time to settled, websocket bytes)")
+    parser.add_argument("--small", action="store_true",
+                        help=f"a small dataset (departments {', '.join(SMALL_DEPARTMENTS)}) in its own database")
     parser.add_argument("--regenerate", action="store_true", help="drop the bench database and generate it again")
     args = parser.parse_args(argv)
+    if args.small:
+        os.environ["BENCH_SMALL"] = "1"  # inherited by the child steps
 
     if args.step:
         os.environ["DATABASE_URL"] = bench_url()
@@ -428,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             emit("generation_peak_rss_mb", peak_rss_mb())
         elif args.step == "views":
             measure_views()
+        elif args.step == "browser":
+            from scripts import browser_bench
+
+            browser_bench.measure(bench_url(), emit)
         else:
             measure_naive()
         return 0
@@ -443,8 +472,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.regenerate:
         raise SystemExit("--regenerate only drops SQLite files; point BENCH_DATABASE_URL at an empty database")
     _child("generate")
+    if args.browser_only:
+        _child("browser")
+        emit("load_average_1m_end", os.getloadavg()[0])
+        return 0
     views = _child("views")
     naive = _child("naive")
+    browser = _child("browser")
     emit("load_average_1m_end", os.getloadavg()[0])
     warm = float(views["progress_warm_s"])
     naive_s = float(naive["progress_naive_s"])
@@ -457,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_vs_naive >= 10": naive_s / warm >= 10 if warm else True,
         "peak_rss_mb <= 500": float(views["peak_rss_mb"]) <= 500,
     }
+    for name in browser_bench_pages():
+        targets[f"browser_{name}_warm_s <= 1"] = float(browser[f"browser_{name}_warm_s"]) <= 1
+        targets[f"browser_{name}_cold_s <= 3"] = float(browser[f"browser_{name}_cold_s"]) <= 3
     for name, met in targets.items():
         emit(f"target {name}", "met" if met else "MISSED")
     return 0
