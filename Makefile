@@ -27,9 +27,11 @@ run: setup
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## make bench: national-scale benchmark of the progress views (prints name: value lines)
+## make bench: national-scale benchmark of the progress views, then the workshop entry surface in Chromium
+## (prints name: value lines)
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.bench_entry
 
 ## make backup: consistent online copy of the embedded database into data/backups/
 backup: $(STAMP)

@@ -125,7 +125,7 @@ def run(label: str, url: str, batch_max: int) -> dict:
             register_s = time.perf_counter() - workshop_started
             page.get_by_text("2. Puntajes y consenso").click()
             wait_for_app(page)
-            grid = page.locator("[role='grid']")
+            grid = page.locator(".fe-grid")
             expect(page.locator(".fe-cell[data-row='24']").first).to_be_visible()
             grid.evaluate(OBSERVE)
             typed = 0

@@ -527,7 +527,8 @@ class EntrySurface {
     const node = this.cells[cell];
     node.classList.add("fe-active");
     this.keepPlace();
-    this.table.setAttribute("aria-activedescendant", "");
+    if (!node.id) node.id = `fe-cell-${this.active.row}-${this.active.col}`;
+    this.table.setAttribute("aria-activedescendant", node.id);
     if (announce) node.scrollIntoView({ block: "nearest", inline: "nearest" });
     this.describe(cell);
   }

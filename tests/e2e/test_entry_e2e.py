@@ -86,7 +86,7 @@ def open_section(page, url: str, section: str) -> None:
 
 def open_scores(page, url: str):
     open_section(page, url, "2. Puntajes y consenso")
-    grid = page.locator("[role='grid']")
+    grid = page.locator(".fe-grid")
     expect(grid).to_be_visible()
     return grid
 
@@ -149,21 +149,22 @@ def test_killing_the_server_mid_typing_loses_nothing(workshop, app_factory, page
     open_scores(page, app.url)
     expected = {}
     values = [(p, c, (i % 4) + 1) for i, (p, c) in enumerate((p, c) for p in people for c in codes)]
-    half = len(values) // 2
-    type_area(page, "".join(str(v) for _, _, v in values[:half]))
-    expected.update({f"{p}|{c}": v for p, c, v in values[:half]})
+    third = len(values) // 3
+    before, during, after = values[:third], values[third:2 * third], values[2 * third:]
+    type_area(page, "".join(str(v) for _, _, v in before))
     all_saved(page)
     # the server dies while the facilitator goes on typing
     app.process.kill()
     app.process.wait()
-    page.keyboard.type("".join(str(v) for _, _, v in values[half:]), delay=0)
-    expected.update({f"{p}|{c}": v for p, c, v in values[half:]})
+    page.keyboard.type("".join(str(v) for _, _, v in during), delay=0)
     expect(status(page)).to_contain_text("pendiente")
-    assert stored(assessment_id) == {f"{p}|{c}": v for p, c, v in values[:half]}
-    # a new server on the same port: the tab reconnects and re-sends the journal by itself
+    assert stored(assessment_id) == {f"{p}|{c}": v for p, c, v in before}
+    # a new server on the same port: the tab reconnects by itself; the facilitator keeps typing meanwhile
     restarted = start_app(db_url, tmp_path / "restarted.log", port=app.port)
     try:
+        page.keyboard.type("".join(str(v) for _, _, v in after), delay=0)
         all_saved(page, timeout=90_000)
+        expected = {f"{p}|{c}": v for p, c, v in values}
         assert eventually(lambda: stored(assessment_id), expected) == expected
     finally:
         restarted.stop()
@@ -180,7 +181,7 @@ def test_a_reload_mid_typing_sends_the_rest_from_the_journal(workshop, app_facto
     type_area(page, "".join(str(v) for v in values.values()))
     page.reload()
     wait_for_app(page)
-    expect(page.locator("[role='grid']")).to_be_visible()
+    expect(page.locator(".fe-grid")).to_be_visible()
     all_saved(page)
     assert eventually(lambda: stored(assessment_id), values) == values
     # and the grid shows what is stored
@@ -213,7 +214,7 @@ def test_pasting_a_10_by_8_block_from_a_spreadsheet_fills_the_cells_it_covers(wo
     block = [[((r + c) % 4) + 1 for c in range(8)] for r in range(10)]
     tsv = "\r\n".join("\t".join(str(v) for v in row) for row in block) + "\r\n"  # as Excel copies it
     cell(page, 0, 0).click()
-    page.locator("[role='grid']").evaluate("""(grid, text) => {
+    page.locator(".fe-grid").evaluate("""(grid, text) => {
         const data = new DataTransfer(); data.setData('text/plain', text);
         grid.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
     }""", tsv)
