@@ -144,18 +144,81 @@ def change_heatmap(frame: pd.DataFrame, *, lang: str, from_round: str, to_round:
 # --- distributions ----------------------------------------------------------------------------
 
 
+# Above this many values a distribution is drawn from a summary, not from every value: a box from its
+# exact five numbers (outliers once per distinct value), a violin from evenly spaced quantiles, a strip
+# from a fixed sample. Thousands of marks are neither readable nor cheap to send and draw.
+RAW_POINTS = 400
+VIOLIN_QUANTILES = 101
+STRIP_SAMPLE = 120  # points per category and colour
+
+
+def _box_summary(part: pd.DataFrame, x: str, y: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per ``x`` category: q1, median, q3 (linear, as plotly computes them), mean and Tukey fences; and
+    the outliers, one row per distinct (category, value) with how many governments share it."""
+    rows, outliers = [], []
+    for category, values in part.groupby(x, sort=False)[y]:
+        v = values.to_numpy(dtype=float)
+        q1, median, q3 = (float(q) for q in pd.Series(v).quantile([0.25, 0.5, 0.75]))
+        low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+        inside = v[(v >= low) & (v <= high)]
+        rows.append({x: category, "q1": q1, "median": median, "q3": q3, "mean": float(v.mean()),
+                     "lowerfence": float(inside.min()), "upperfence": float(inside.max()), "n": len(v)})
+        out = pd.Series(v[(v < low) | (v > high)])
+        for value, count in out.value_counts(sort=False).items():
+            outliers.append({x: category, y: float(value), "n": int(count)})
+    return pd.DataFrame(rows), pd.DataFrame(outliers, columns=[x, y, "n"])
+
+
+def _spread_quantiles(part: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per ``x`` category, its values at evenly spaced quantiles: the same shape, a bounded count."""
+    out = []
+    for category, values in part.groupby(x, sort=False)[y]:
+        points = values if len(values) <= VIOLIN_QUANTILES else values.quantile(
+            [i / (VIOLIN_QUANTILES - 1) for i in range(VIOLIN_QUANTILES)])
+        out.append(pd.DataFrame({x: category, y: points.to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
 def distribution(frame: pd.DataFrame, *, lang: str, x: str, y: str, title: str, x_label: str, y_label: str,
                  color: str | None = None, kind: str = "box",
                  color_names: Mapping[str, str] | None = None) -> go.Figure:
-    """Box, violin or strip plot of ``y`` per ``x`` (optionally split by ``color``): the whole spread."""
+    """Box, violin or strip plot of ``y`` per ``x`` (optionally split by ``color``): the whole spread.
+
+    Up to ``RAW_POINTS`` values every value is sent; above, the chart is drawn from a summary of each
+    category (see ``RAW_POINTS``), so a national view draws tens of marks, not thousands.
+    """
     rows = frame.dropna(subset=[y])
     if rows.empty:
         return _empty(lang, title)
+    summarise = len(rows) > RAW_POINTS
     groups = [(None, rows)] if color is None else list(rows.groupby(color, sort=False))
     figure = go.Figure()
+    sampled = False
     for index, (key, part) in enumerate(groups):
         name = None if key is None else (color_names or {}).get(key, str(key))
-        common = dict(x=part[x], y=part[y], name=name, marker=dict(color=CATEGORY_COLOURS[index % 8]),
+        colour = CATEGORY_COLOURS[index % 8]
+        group = name or "all"
+        if summarise and kind == "box":
+            stats, outliers = _box_summary(part, x, y)
+            figure.add_trace(go.Box(x=stats[x], q1=stats["q1"], median=stats["median"], q3=stats["q3"],
+                                    mean=stats["mean"], lowerfence=stats["lowerfence"],
+                                    upperfence=stats["upperfence"], name=name, marker=dict(color=colour),
+                                    showlegend=key is not None, offsetgroup=group, legendgroup=group,
+                                    boxpoints=False))
+            if not outliers.empty:
+                figure.add_trace(go.Scatter(x=outliers[x], y=outliers[y], mode="markers", name=name,
+                                            marker=dict(color=colour, size=6, symbol="circle-open"),
+                                            showlegend=False, offsetgroup=group, legendgroup=group,
+                                            customdata=outliers["n"],
+                                            hovertemplate="%{x}: %{y} (n=%{customdata})<extra></extra>"))
+            continue
+        if summarise and kind == "violin":
+            part = _spread_quantiles(part, x, y)
+        elif summarise and kind == "strip":
+            thinned = part.sample(frac=1, random_state=0).groupby(x, sort=False).head(STRIP_SAMPLE)
+            sampled = sampled or len(thinned) < len(part)
+            part = thinned
+        common = dict(x=part[x], y=part[y], name=name, marker=dict(color=colour),
                       showlegend=key is not None)
         if kind == "violin":
             figure.add_trace(go.Violin(**common, box_visible=True, points=False))
@@ -165,8 +228,10 @@ def distribution(frame: pd.DataFrame, *, lang: str, x: str, y: str, title: str, 
         else:
             figure.add_trace(go.Box(**common, boxpoints="outliers"))
     if color is not None:
-        figure.update_layout(boxmode="group", violinmode="group")
+        figure.update_layout(boxmode="group", violinmode="group", scattermode="group")
     figure.add_hline(y=0, line=dict(color="#888888", dash="dot")) if "change" in y else None
+    if sampled:
+        title = f"{title}<br><sup>{translator(lang)('progress.chart.sampled', n=STRIP_SAMPLE)}</sup>"
     return _layout(figure, title=title, x=x_label, y=y_label)
 
 

@@ -38,7 +38,7 @@ with left:
                                  title=t("progress.chart.clusters_by_wave")),
         by_wave[["wave", "planned", "formed"]].rename(columns={
             "wave": t("common.wave"), "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
-        file_name="clusters_by_wave", key="overview.clusters_wave",
+        file_name="clusters_by_wave", key="overview.clusters_wave", lazy_table=True,
     )
     filters_widget.link("pages/clusters.py", "clusters", t("progress.link.clusters"), {ui.LANG_KEY: lang})
 with right:
@@ -50,7 +50,7 @@ with right:
         view.clusters.drop(columns="department_code").rename(columns={
             "department": t("common.department"), "wave": t("common.wave"),
             "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
-        file_name="clusters_by_department", key="overview.clusters_department",
+        file_name="clusters_by_department", key="overview.clusters_department", lazy_table=True,
     )
 
 left, right = st.columns(2)
@@ -63,7 +63,7 @@ with left:
                                  title=t("progress.chart.assessed"), y_label=t("progress.axis.governments"))
     ui.chart(figure, assessed[["round_label", "level_label", "governments"]].rename(columns={
         "round_label": t("common.round"), "level_label": t("common.level"),
-        "governments": t("progress.col.governments")}), file_name="validated_assessments", key="overview.assessed")
+        "governments": t("progress.col.governments")}), file_name="validated_assessments", key="overview.assessed", lazy_table=True)
     to_progress("governments", "progress.link.progress")
 with right:
     plans = view.improvement_plans.assign(level=lambda f: f["level"].map(lambda v: t(f"level.{v}")))
@@ -71,7 +71,7 @@ with right:
     ui.chart(charts.improvement_plans(plans, lang=lang, milestones=milestones),
              plans.rename(columns={"level": t("common.level"), "governments": t("progress.col.with_plan"),
                                    **milestones}),
-             file_name="improvement_plans", key="overview.plans")
+             file_name="improvement_plans", key="overview.plans", lazy_table=True)
     to_progress("plans", "progress.link.plans")
 
 left, right = st.columns(2)
@@ -80,7 +80,7 @@ with left:
     ui.chart(charts.audit_stages(stages, lang=lang),
              stages[["stage_name", "audits"]].rename(columns={"stage_name": t("progress.col.stage"),
                                                               "audits": t("progress.col.audits")}),
-             file_name="qsip_audits_by_stage", key="overview.audits")
+             file_name="qsip_audits_by_stage", key="overview.audits", lazy_table=True)
     to_progress("qsip", "progress.link.qsip")
 with right:
     st.subheader(t("progress.overview.targets"))

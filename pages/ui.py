@@ -166,29 +166,63 @@ def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:
     return result
 
 
-def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[str, str] | None = None) -> None:
-    """A read-only table with a CSV download of exactly what is shown (labels in the chosen language)."""
+def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[str, str] | None = None,
+          page_rows: int | None = None) -> None:
+    """A read-only table with a CSV download of exactly what is shown (labels in the chosen language).
+
+    With ``page_rows``, a longer table is sent one page of rows at a time (a page picker under it) and
+    its CSV (every row) is written only when the download is clicked: a national table of thousands of
+    rows is neither sent to the browser nor encoded on every run.
+    """
     shown = frame.rename(columns=column_labels or {})
-    st.dataframe(shown, hide_index=True, placeholder="—", width="stretch")
+    if page_rows is None or len(shown) <= page_rows:
+        st.dataframe(shown, hide_index=True, placeholder="—", width="stretch")
+    else:
+        pages = -(-len(shown) // page_rows)
+        page = st.session_state.get(f"{key}_page", 1)
+        page = page if isinstance(page, int) and 1 <= page <= pages else 1
+        first = (page - 1) * page_rows
+        st.dataframe(shown.iloc[first:first + page_rows], hide_index=True, placeholder="—", width="stretch")
+        left, right = st.columns([1, 3], vertical_alignment="center")
+        left.number_input(t("common.table_page", pages=pages), min_value=1, max_value=pages, value=page, step=1,
+                          key=f"{key}_page")
+        right.caption(t("common.table_rows", first=first + 1, last=min(first + page_rows, len(shown)),
+                        total=len(shown)))
+    data = shown.to_csv(index=False).encode("utf-8-sig") if page_rows is None else (
+        lambda: shown.to_csv(index=False).encode("utf-8-sig"))
     st.download_button(
         t("common.download_csv"),
-        data=shown.to_csv(index=False).encode("utf-8-sig"),
+        data=data,
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",
+        on_click="ignore" if page_rows is not None else "rerun",
     )
 
 
-def chart(figure, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
-    """A plotly chart with its table behind an expander, a CSV download and PNG export (modebar)."""
+TABLE_PAGE_ROWS = 50
+
+
+def chart(figure, frame: pd.DataFrame, *, file_name: str, key: str, lazy_table: bool = False) -> None:
+    """A plotly chart with its table behind an expander, a CSV download and PNG export (modebar).
+
+    With ``lazy_table`` the table is built and sent only once the person opens the expander (and then
+    one page of rows at a time); closed, it costs nothing on a run.
+    """
     st.plotly_chart(
         figure,
         width="stretch",
         key=key,
         config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": file_name}},
     )
-    with st.expander(t("common.show_data")):
-        table(frame, file_name=f"{file_name}.csv", key=f"{key}_table")
+    if not lazy_table:
+        with st.expander(t("common.show_data")):
+            table(frame, file_name=f"{file_name}.csv", key=f"{key}_table")
+        return
+    shelf = st.expander(t("common.show_data"), key=f"{key}_data", on_change="rerun")
+    with shelf:
+        if shelf.open:
+            table(frame, file_name=f"{file_name}.csv", key=f"{key}_table", page_rows=TABLE_PAGE_ROWS)
 
 
 def demo_badge() -> None:

@@ -138,3 +138,27 @@ def test_empty_frames_give_a_translated_no_data_figure():
     figure = charts.dumbbell(empty, lang="es", from_round="baseline", to_round="midpoint")
     assert figure.data == ()
     assert figure.layout.annotations[0].text == "Sin datos para mostrar"
+
+
+def test_distribution_of_thousands_draws_a_summary_with_exact_quartiles():
+    """National scale: a box from its five numbers (outliers once per value), not every government."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"department": rng.choice(["A", "B", "C"], 3000), "level": rng.choice(["r", "d"], 3000),
+                          "change": rng.choice([-2.0, 0.0, 0.5, 1.0, 1.5, 5.0], 3000)})
+    box = charts.distribution(frame, lang="en", x="department", y="change", color="level", title="T",
+                              x_label="D", y_label="C")
+    boxes = [t for t in box.data if t.type == "box"]
+    assert sum(len(t.x) for t in box.data) < 100
+    first = frame.loc[frame["level"] == boxes[0].name]
+    for index, department in enumerate(boxes[0].x):
+        values = first.loc[first["department"] == department, "change"]
+        assert boxes[0].median[index] == values.median()
+        assert boxes[0].q1[index] == values.quantile(0.25) and boxes[0].q3[index] == values.quantile(0.75)
+    violin = charts.distribution(frame, lang="en", x="department", y="change", kind="violin", title="T",
+                                 x_label="D", y_label="C")
+    assert len(violin.data[0].y) <= 3 * charts.VIOLIN_QUANTILES
+    strip = charts.distribution(frame, lang="en", x="department", y="change", kind="strip", title="T",
+                                x_label="D", y_label="C")
+    assert len(strip.data[0].y) == 3 * charts.STRIP_SAMPLE and "Sample" in strip.layout.title.text

@@ -21,9 +21,12 @@ def dataset(session):
     return build_dataset(session)
 
 
-def run(page: str, lang: str = "en", query: dict | None = None) -> AppTest:
+def run(page: str, lang: str = "en", query: dict | None = None, opened: tuple[str, ...] = ()) -> AppTest:
+    """Run ``page``; ``opened`` names the charts whose "show the data" expander the person opened."""
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=60)
     at.session_state["lang"] = lang
+    for chart_key in opened:
+        at.session_state[f"{chart_key}_data"] = True
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()
@@ -70,16 +73,19 @@ def test_progress_page_government_metrics_and_tables(dataset):
 
 
 def test_progress_tabs_are_lazy_and_open_from_the_url(dataset):
-    at = run("progress.py", query={"view": "targets"})
+    # a chart's table is built and sent only once its expander is opened
+    closed = run("progress.py", query={"view": "targets"})
+    assert not [df for df in closed.dataframe if "% met" in df.value.columns]
+    at = run("progress.py", query={"view": "targets"}, opened=("progress.targets",))
     tables = {tuple(df.value.columns): df.value for df in at.dataframe}
     targets = next(v for k, v in tables.items() if "% met" in k)
     assert targets.set_index("Functional area")["% met"].tolist() == [50.0, 0.0]
     # the governments tab did not run: no government picker, no per-government metrics
     assert not [s for s in at.selectbox if s.key == "progress.government"]
-    plans = run("progress.py", query={"view": "plans"})
+    plans = run("progress.py", query={"view": "plans"}, opened=("progress.interventions",))
     effect = next(df.value for df in plans.dataframe if "Mean change" in df.value.columns)
     assert effect.set_index("Group of areas")["Mean change"].tolist() == [0.0, 0.75]
-    qsip = run("progress.py", query={"view": "qsip"})
+    qsip = run("progress.py", query={"view": "qsip"}, opened=("progress.qsip_gap",))
     gap = next(df.value for df in qsip.dataframe if "Gap" in df.value.columns)
     assert gap["Gap"].dropna().tolist() == [1.75, 1.0]
 
