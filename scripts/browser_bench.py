@@ -150,6 +150,10 @@ def measure(database_url: str, emit, *, warm_runs: int = WARM_RUNS) -> dict[str,
                 # for after the first visit of the day, so it is done (and reported) before measuring
                 first = open_page(context, f"{app.url}/instrument?lang=es")
                 emit("browser_server_first_run_s", first["s"])
+                # the floor: a page of this app with no chart (Streamlit's own start in a new tab)
+                floor = statistics.median(open_page(context, f"{app.url}/instrument?lang=es")["s"]
+                                          for _ in range(warm_runs))
+                emit("browser_reference_page_without_charts_warm_s", floor)
                 for name, path in pages():
                     bump_data_version(database_url)
                     cold = open_page(context, app.url + path)
