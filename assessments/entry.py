@@ -342,8 +342,13 @@ def apply_questionnaire_batch(
     if session.get(ServiceAudit, audit_uuid) is None:
         raise NotFound("qsip.audit.not_found")
     answers: dict[str, dict] = {}
+    corrections = [edit for edit in edits if edit.cell.startswith("q|")]
+    if corrections:
+        _correct_ratings(session, actor, audit_uuid, corrections, answers, lang)
     for edit in edits:
         kind, _, raw = edit.cell.partition("|")
+        if kind == "q":
+            continue
         try:
             respondent_id = uuid.UUID(raw) if kind == "r" else None
         except ValueError:
@@ -375,6 +380,69 @@ def apply_questionnaire_batch(
                            result_json=json.dumps(answers, ensure_ascii=False)))
     session.flush()
     return {"batch": str(batch_uuid), "replayed": False, "cells": answers}
+
+
+def _correct_ratings(session, actor, audit_id: uuid.UUID, edits: Sequence[CellEdit], answers: dict, lang: str) -> None:
+    """``q|<respondent id>|<item code>`` cells: a rating corrected (or cleared) in the questionnaire grid."""
+    from assessments.access import require
+    from assessments.qsip_summary import validate_rating
+    from db.models import FeedbackDimension, FeedbackItem, FeedbackRating, Respondent, ServiceAudit
+
+    audit = session.get(ServiceAudit, audit_id)
+    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    items = dict(session.execute(
+        sa.select(FeedbackItem.code, FeedbackItem.id).join(FeedbackDimension, FeedbackDimension.id == FeedbackItem.dimension_id)
+        .where(FeedbackDimension.instrument_id == audit.instrument_id)).all())
+    people = {row.id: row for row in session.execute(
+        sa.select(Respondent).where(Respondent.audit_id == audit_id)).scalars()}
+    current = {(row.respondent_id, row.item_id): row for row in session.execute(
+        sa.select(FeedbackRating).join(Respondent, Respondent.id == FeedbackRating.respondent_id)
+        .where(Respondent.audit_id == audit_id).with_for_update()).scalars()}
+    for edit in edits:
+        _, raw, code = edit.cell.split("|", 2) if edit.cell.count("|") == 2 else ("q", "", "")
+        try:
+            respondent_id = uuid.UUID(raw)
+        except ValueError:
+            answers[edit.cell] = _refused(INVALID, translate("entry.unknown_cell", lang, cell=edit.cell))
+            continue
+        if respondent_id not in people:
+            answers[edit.cell] = _refused(GONE, translate("entry.respondent_gone", lang))
+            continue
+        if code not in items:
+            answers[edit.cell] = _refused(INVALID, translate("entry.unknown_indicator", lang, indicator=code))
+            continue
+        try:
+            new = None if focas.is_blank(edit.value) else validate_rating(edit.value)
+        except ValidationFailed:
+            answers[edit.cell] = _refused(SCALE, translate("entry.off_scale", lang, value=edit.value, min=1, max=5))
+            continue
+        row = current.get((respondent_id, items[code]))
+        now = row.rating if row else None
+        if now == new:
+            answers[edit.cell] = _saved(now)
+            continue
+        if focas.stored_score(edit.expected) != now:
+            answers[edit.cell] = _refused(CONFLICT, translate(
+                "entry.conflict", lang, theirs="—" if now is None else now, mine="—" if new is None else new), now)
+            continue
+        remaining = sum(1 for (rid, _), r in current.items() if rid == respondent_id and r is not None)
+        if new is None and row is not None and remaining <= 1:
+            answers[edit.cell] = _refused(INVALID, translate("qsip.respondent.no_ratings", lang))
+            continue
+        snapshot = {"audit_id": audit_id, "respondent": str(respondent_id), "item": code}
+        if row is None:
+            row = FeedbackRating(respondent_id=respondent_id, item_id=items[code], rating=new)
+            session.add(row)
+            current[(respondent_id, items[code])] = row
+        elif new is None:
+            session.delete(row)
+            current[(respondent_id, items[code])] = None
+        else:
+            row.rating = new
+        record(session, actor, "update", "respondent", respondent_id, before={**snapshot, "rating": now},
+               after={**snapshot, "rating": new})
+        answers[edit.cell] = _saved(new)
+    session.flush()
 
 
 def run_batch(write, *, batch_id: object, edits: Sequence[CellEdit], lang: str, apply) -> dict:

@@ -109,9 +109,11 @@ def surface(*, key: str, assessment_id, data: dict, editable: bool, reason: str 
     ``can_unlock``: a validated assessment this person may correct once they give a reason; what they
     type before that is kept, marked "locked", and sent when the reason arrives.
     """
+    data = dict(data)
+    own_texts = data.pop("texts", {})
     payload = {**data, "scope": str(assessment_id), "editable": editable, "canUnlock": can_unlock, "batchMax": BATCH_MAX,
                "editToken": _token(editable, reason),
-               "texts": texts(), "lang": ui.lang(), "acks": list(_acks().values())}
+               "texts": {**texts(), **own_texts}, "lang": ui.lang(), "acks": list(_acks().values())}
     result = _component(
         key=key, data=payload, height="content",
         on_batch_change=functools.partial(_on_batch, key, assessment_id, reason, kind),
@@ -169,4 +171,23 @@ def questionnaire_data(items, *, scale: tuple[int, int] = (1, 5)) -> dict:
             "sex": [[v, t(f"sex.{v}")] for v in SEXES],
             "indigenous": [[v, t(f"indigenous.{v}")] for v in INDIGENOUS],
         },
+    }
+
+
+def questionnaire_grid_data(items, respondents, ratings) -> dict:
+    """Questionnaires already entered as a respondents × items grid, to correct a rating from the keyboard."""
+    t = ui.t
+    base = questionnaire_data(items)
+    rows = respondents.sort_values("created_at").to_dict("records")
+    return {
+        "mode": "grid", "cellPrefix": "q", "noConsensus": True, "view": "individual", "scale": [1, 5],
+        "journal": "grid", "levels": [],
+        "areas": [{"code": d["code"], "name": d["name"], "mandatory": False,
+                   "indicators": [{"code": i["code"], "name": i["text"], "descriptors": {}} for i in d["items"]]}
+                  for d in base["dimensions"]],
+        "participants": [{"id": str(r["id"]), "code": r["code"] or f"#{n}", "name": t(f"qsip.type.{r['respondent_type']}")}
+                         for n, r in enumerate(rows, start=1)],
+        "scores": {f"{rid}|{code}": int(v) for rid, code, v in zip(ratings["respondent_id"], ratings["item_code"],
+                                                                  ratings["rating"])},
+        "texts": {"participant": t("qsip.respondent.code"), "grid_label": t("entry.ui.q_grid_label", area="{area}")},
     }

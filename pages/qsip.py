@@ -229,6 +229,11 @@ with tab_feedback:
                                 "locality": t("qsip.respondent.locality"), "n_ratings": t("qsip.col.n_ratings"),
                                 "mean_rating": t("qsip.col.mean_rating")})
         if writable:
+            with st.expander(t("qsip.feedback.correct")):
+                st.caption(t("qsip.feedback.correct_help"))
+                entry_ui.surface(key=f"qsip.grid.{audit_id}", assessment_id=audit_id, editable=True, reason=None,
+                                 kind="qsip", data=entry_ui.questionnaire_grid_data(
+                                     items, entered, ui.read(queries.ratings, audit_id, with_previous_cycles=False)))
             with st.expander(t("qsip.feedback.delete")):
                 labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
                           for r in entered.to_dict("records")}

@@ -231,3 +231,41 @@ def test_typed_names_are_shown_as_text_not_markdown(clusters, actor):
     heading = at.subheader[0].value
     assert heading.startswith(r"\!\[x\]\(http\:")  # every markdown sign escaped: no image is fetched
     assert r"\*\*Escuelas\*\*" in heading
+
+
+def test_a_rating_corrected_in_the_grid_is_saved_audited_and_checked(opened):
+    import uuid
+
+    from assessments import entry
+    from db.engine import run_write
+
+    cluster_id, audit_id = opened
+    send_questionnaires(audit_id, {"respondent_type": "user", "code": "Q1", "ratings": {"EFT-01": 4, "EFT-02": 2}})
+    rid = str(queries.respondents(audit_id)["id"].iloc[0])
+
+    def correct(*cells, lang="es"):
+        edits = entry.parse_edits([{"c": c, "v": v, "x": x} for c, v, x in cells])
+        batch = str(uuid.uuid4())
+        return entry.run_batch(run_write, batch_id=batch, edits=edits, lang=lang,
+                               apply=lambda s: entry.apply_questionnaire_batch(
+                                   session=s, actor=LOCAL_USER, audit_id=audit_id, batch_id=batch, edits=edits,
+                                   lang=lang))["cells"]
+
+    at = open_page("es", **{"qsip.cluster_value": cluster_id})
+    grid = next(p for p in (__import__("json").loads(e.proto.json) for e in at.get("bidi_component"))
+                if p.get("cellPrefix") == "q")
+    assert grid["scores"] == {f"{rid}|EFT-01": 4, f"{rid}|EFT-02": 2}
+    assert [p["code"] for p in grid["participants"]] == ["Q1"]
+    answers = correct((f"q|{rid}|EFT-01", 5, 4), (f"q|{rid}|EFT-02", 7, 2), (f"q|{rid}|EFT-03", 3, 1),
+                      (f"q|{uuid.uuid4()}|EFT-01", 3, None))
+    assert {c.split("|")[2] + ("?" if c.split("|")[1] != rid else ""): (a["status"], a.get("reason"))
+            for c, a in answers.items()} == {
+        "EFT-01": ("saved", None), "EFT-02": ("refused", "scale"), "EFT-03": ("refused", "conflict"),
+        "EFT-01?": ("refused", "gone")}
+    ratings = queries.ratings(audit_id).set_index("item_code")["rating"].to_dict()
+    assert ratings == {"EFT-01": 5, "EFT-02": 2}
+    # clearing one answer is allowed; clearing the last one is not (a questionnaire needs a rating)
+    assert correct((f"q|{rid}|EFT-02", None, 2))[f"q|{rid}|EFT-02"]["status"] == "saved"
+    last = correct((f"q|{rid}|EFT-01", None, 5))[f"q|{rid}|EFT-01"]
+    assert last["status"] == "refused"
+    assert queries.ratings(audit_id).set_index("item_code")["rating"].to_dict() == {"EFT-01": 5}

@@ -154,7 +154,7 @@ class EntrySurface {
 
   update(data, send, setState) {
     const first = this.data === null;
-    const structure = (d) => JSON.stringify([d.mode, d.scope, d.editable, (d.participants || []).map((p) => p.id),
+    const structure = (d) => JSON.stringify([d.mode, d.scope, d.journal, d.editable, (d.participants || []).map((p) => p.id),
       (d.areas || []).map((a) => [a.code, a.indicators.map((i) => i.code)]), d.lang]);
     const rebuild = first || structure(data) !== structure(this.data);
     const scopeChanged = first || data.scope !== this.data.scope;
@@ -163,7 +163,7 @@ class EntrySurface {
     this.send = send;
     this.setState = setState;
     if (scopeChanged) {
-      this.journal = new Journal(data.scope);
+      this.journal = new Journal(data.journal ? `${data.scope}.${data.journal}` : data.scope);
       if (this.journal.state.inflight) this.journal.state.inflight.sentAt = 0;  // re-send at once
       const areas = data.areas || [];
       this.area = data.area && areas.some((a) => a.code === data.area) ? data.area : (areas[0] || {}).code;
@@ -179,7 +179,8 @@ class EntrySurface {
       }
     }
     this.server = {};
-    for (const [k, v] of Object.entries(data.scores || {})) this.server[`s|${k}`] = v;
+    const prefix = data.cellPrefix || "s";
+    for (const [k, v] of Object.entries(data.scores || {})) this.server[`${prefix}|${k}`] = v;
     for (const [code, c] of Object.entries(data.consensus || {})) {
       this.server[`a|${code}`] = c.a;
       this.server[`e|${code}`] = c.e || "";
@@ -304,7 +305,7 @@ class EntrySurface {
     if (old && same(value, base) && old.st !== "sent" && (old.r !== "conflict")) { this.journal.drop(cell); this.refresh(); return; }
     const entry = { v: value, x: base === undefined ? null : base, st: "pending", at: Date.now() };
     if (!this.data.editable) Object.assign(entry, { st: "refused", r: "locked", m: this.t("needs_reason") });
-    else if (cell.startsWith("s|") || cell.startsWith("a|")) {
+    else if (cell.startsWith("s|") || cell.startsWith("a|") || cell.startsWith("q|")) {
       if (value !== null && !this.scaleOk(value)) {
         const [lo, hi] = this.data.scale;
         Object.assign(entry, { st: "refused", r: "scale", m: this.t("off_scale", { value, min: lo, max: hi }) });
@@ -381,7 +382,7 @@ class EntrySurface {
       this.areaButtons[a.code] = b;
       bar.append(b);
     }
-    const views = el("div", { class: "fe-bar" },
+    const views = d.noConsensus ? el("div", {}) : el("div", { class: "fe-bar" },
       el("button", { class: "fe-view", type: "button", "aria-pressed": String(this.view === "individual"),
         onclick: () => this.setView("individual") }, this.t("view_individual")),
       el("button", { class: "fe-view", type: "button", "aria-pressed": String(this.view === "consensus"),
@@ -424,7 +425,7 @@ class EntrySurface {
         el("div", { class: "fe-who", role: "rowheader" }, p.name ? `${p.code} · ${p.name}` : p.code));
       const line = [];
       area.indicators.forEach((ind, c) => {
-        const cell = `s|${p.id}|${ind.code}`;
+        const cell = `${d.cellPrefix || "s"}|${p.id}|${ind.code}`;
         const node = el("div", { class: "fe-cell", role: "gridcell", "data-cell": cell, "data-row": r, "data-col": c,
           onmousedown: (e) => { e.preventDefault(); this.moveTo(r, c); this.focusGrid(); } });
         node.dataset.label = `${p.code}, ${ind.code}`;

@@ -113,3 +113,32 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     assert entered.loc["E2E-002", "respondent_type"] == "provider"
     action = queries.actions(audit_id).set_index("description").loc["Aviso radial en awajún con los horarios del CRED"]
     assert action["deadline"] == date.fromisoformat(deadline) and bool(action["quick_win"])
+
+
+def test_a_rating_is_corrected_from_the_keyboard_in_the_questionnaire_grid(demo_db_url, app_factory, page):
+    from db.engine import dispose_engine
+    from db.queries import qsip as queries
+
+    app = app_factory(demo_db_url)
+    page.goto(f"{app.url}/qsip")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Cuestionarios").click()
+    page.get_by_text("Corregir calificaciones ya ingresadas").click()
+    grid = page.locator(".fe-grid")
+    expect(grid).to_be_visible()
+    first = grid.locator(".fe-cell[data-row='0'][data-col='0']")
+    before = first.get_attribute("data-value")
+    new = "1" if before != "1" else "2"
+    first.click()
+    page.keyboard.type(new)
+    expect(page.locator(".fe-status").last).to_have_text("Todo guardado")
+    dispose_engine(demo_db_url)
+    audits = queries.audits()
+    audit_id = audits.loc[(audits["cluster"] == "Condorcanqui") & (audits["cycle_year"] == 2014), "id"].item()
+    oldest = queries.respondents(audit_id).sort_values("created_at").iloc[0]["id"]
+    ratings = queries.ratings(audit_id, with_previous_cycles=False)
+    item = ratings.loc[ratings["respondent_id"] == oldest].sort_values("item_code")
+    first_item = queries.feedback_items(audit_id).iloc[0]["item_code"]
+    value = eventually(lambda: int(queries.ratings(audit_id, with_previous_cycles=False).set_index(
+        ["respondent_id", "item_code"]).loc[(oldest, first_item), "rating"]), int(new))
+    assert value == int(new) and len(item) > 0
