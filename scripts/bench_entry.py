@@ -121,7 +121,8 @@ def run(label: str, url: str, batch_max: int) -> dict:
                 page.keyboard.press("Tab")
                 page.keyboard.type("MH"[i % 2], delay=0)
                 page.keyboard.press("Enter")
-            expect(page.locator(".fe-status")).to_have_text("Todo guardado", timeout=600_000)
+            expect(page.locator(".fe-wrap:has(form.fe-register) .fe-status")).to_have_text("Todo guardado",
+                                                                                          timeout=600_000)
             register_s = time.perf_counter() - workshop_started
             page.get_by_text("2. Puntajes y consenso").click()
             wait_for_app(page)
@@ -139,7 +140,7 @@ def run(label: str, url: str, batch_max: int) -> dict:
                 typed += len(digits)
                 page.keyboard.type(digits, delay=0)
             typing_s = time.perf_counter() - scores_started
-            expect(page.locator(".fe-status")).to_have_text("Todo guardado", timeout=600_000)
+            expect(page.locator(".fe-wrap:has(.fe-grid) .fe-status")).to_have_text("Todo guardado", timeout=600_000)
             scores_s = time.perf_counter() - scores_started
             latencies = sorted(page.evaluate("() => window.__feLat"))
             # consensus: an agreed score and a line of evidence per indicator
@@ -155,7 +156,7 @@ def run(label: str, url: str, batch_max: int) -> dict:
                     page.keyboard.type("Acta del taller", delay=0)
                     page.keyboard.press("Enter")
                     page.keyboard.press("ArrowLeft")
-            expect(page.locator(".fe-status")).to_have_text("Todo guardado", timeout=600_000)
+            expect(page.locator(".fe-wrap:has(.fe-grid) .fe-status")).to_have_text("Todo guardado", timeout=600_000)
             workshop_s = time.perf_counter() - workshop_started
             browser.close()
     finally:

@@ -16,6 +16,14 @@ const TAB_KEY = "focas.entry.tab";
 // where each surface was (area, view, cell, focused field): Streamlit may mount a surface anew when the
 // elements above it change, and the new one must carry on where the old one was, keyboard focus included
 const PLACES = new Map();
+// one journal object per storage key in this page: two surfaces of one assessment (a register still on screen
+// while the grid is drawn) share it instead of overwriting each other's copy
+const JOURNALS = new Map();
+function journalFor(scope) {
+  let journal = JOURNALS.get(scope);
+  if (!journal) { journal = new Journal(scope); JOURNALS.set(scope, journal); }
+  return journal;
+}
 const BATCH_MAX = 200;
 const RETRY_MS = [1500, 3000, 5000, 8000];
 
@@ -131,7 +139,7 @@ class EntrySurface {
     this.holdUntil = 0;
     this.buffer = "";
     this.editor = null;
-    this.timer = setInterval(() => this.tick(), 700);
+    this.start();
     this.wrap = el("div", { class: "fe-wrap" });
     root.append(this.wrap);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) this.flush(true); });
@@ -139,6 +147,10 @@ class EntrySurface {
   }
 
   t(key, params) { return fmt((this.data.texts || {})[key] || key, params); }
+
+  start() { if (!this.timer) this.timer = setInterval(() => this.tick(), 700); }
+
+  stop() { clearInterval(this.timer); this.timer = null; }
 
   placeKey(data) { return `${(data || this.data).scope}|${(data || this.data).mode}`; }
 
@@ -163,7 +175,7 @@ class EntrySurface {
     this.send = send;
     this.setState = setState;
     if (scopeChanged) {
-      this.journal = new Journal(data.journal ? `${data.scope}.${data.journal}` : data.scope);
+      this.journal = journalFor(data.journal ? `${data.scope}.${data.journal}` : data.scope);
       if (this.journal.state.inflight) this.journal.state.inflight.sentAt = 0;  // re-send at once
       const areas = data.areas || [];
       this.area = data.area && areas.some((a) => a.code === data.area) ? data.area : (areas[0] || {}).code;
@@ -940,5 +952,8 @@ export default function (component) {
     surface = new EntrySurface(parentElement);
     parentElement.__focasEntry = surface;
   }
+  surface.start();
   surface.update(data, setTriggerValue, setStateValue);
+  // Streamlit calls this when the element leaves the page: a surface no longer shown sends nothing
+  return () => surface.stop();
 }

@@ -91,12 +91,16 @@ def open_scores(page, url: str):
     return grid
 
 
-def status(page):
-    return page.locator(".fe-status")
+SURFACE = {"grid": ".fe-wrap:has(.fe-grid)", "register": ".fe-wrap:has(form.fe-register)"}
 
 
-def all_saved(page, timeout: int = 60_000) -> None:
-    expect(status(page)).to_have_text("Todo guardado", timeout=timeout)
+def status(page, surface: str = "grid"):
+    """The status line of one entry surface (the page may still show another one for a moment)."""
+    return page.locator(f"{SURFACE[surface]} .fe-status")
+
+
+def all_saved(page, timeout: int = 60_000, surface: str = "grid") -> None:
+    expect(status(page, surface)).to_have_text("Todo guardado", timeout=timeout)
 
 
 def cell(page, participant_index: int, column: int):
@@ -219,7 +223,7 @@ def test_pasting_a_10_by_8_block_from_a_spreadsheet_fills_the_cells_it_covers(wo
         grid.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
     }""", tsv)
     # the block is two columns wider than the area: those cells are reported, not put elsewhere
-    expect(page.locator(".fe-say")).to_have_text("60 celdas pegadas; 20 quedaban fuera de la tabla y no se pegaron.")
+    expect(page.locator(f"{SURFACE['grid']} .fe-say")).to_have_text("60 celdas pegadas; 20 quedaban fuera de la tabla y no se pegaron.")
     all_saved(page)
     expected = {f"{people[r]}|{codes[c]}": block[r][c] for r in range(10) for c in range(6)}
     assert eventually(lambda: stored(assessment_id), expected) == expected
@@ -292,8 +296,8 @@ def test_twelve_participants_typed_back_to_back_are_all_registered(db_url, app_f
         page.keyboard.press("Enter")
     # one with neither name nor code is refused in place, and nothing empty is added
     page.keyboard.press("Enter")
-    expect(page.locator(".fe-say")).to_contain_text("nombre o un código")
-    all_saved(page)
+    expect(page.locator(f"{SURFACE['register']} .fe-say")).to_contain_text("nombre o un código")
+    all_saved(page, surface="register")
     people = eventually(lambda: sorted(queries.participants(assessment_id)["code"]), [f"R{i:02d}" for i in range(12)])
     assert people == [f"R{i:02d}" for i in range(12)]
     sexes = dict(zip(queries.participants(assessment_id)["code"], queries.participants(assessment_id)["sex"]))
@@ -371,11 +375,11 @@ def test_a_locked_database_keeps_the_typing_waiting_with_a_message_then_saves_it
     open_scores(page, app.url)
     with LockHolder(db_url, assessment_id):
         type_area(page, "1234")
-        expect(page.locator(".fe-say")).to_contain_text("La base de datos está ocupada")
+        expect(page.locator(f"{SURFACE['grid']} .fe-say")).to_contain_text("La base de datos está ocupada")
         expect(status(page)).to_contain_text("4 pendientes")
         expect(cell(page, 0, 3)).to_have_attribute("data-state", "waiting")
         assert stored(assessment_id) == {}
     all_saved(page)
     expected = {f"{people[0]}|{c}": v for c, v in zip(codes, (1, 2, 3, 4))}
     assert eventually(lambda: stored(assessment_id), expected) == expected
-    expect(page.locator(".fe-say")).to_have_text("")
+    expect(page.locator(f"{SURFACE['grid']} .fe-say")).to_have_text("")

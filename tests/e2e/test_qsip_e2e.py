@@ -59,7 +59,7 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     # the form is empty for the next questionnaire at once, while the first is still on its way
     expect(page.locator("form.fe-questionnaire [data-field='item:EFT-01']")).to_have_value("")
     type_questionnaire(page, respondent_type="Proveedor", code="E2E-002", ratings="555544443333")
-    expect(page.locator(".fe-status")).to_have_text("Todo guardado")
+    expect(page.locator(".fe-wrap:has(form.fe-questionnaire) .fe-status")).to_have_text("Todo guardado")
     page.screenshot(path=str(tmp_path / "qsip_feedback.png"), full_page=True)
 
     page.get_by_role("tab", name="Hoja de ruta").click()
@@ -131,7 +131,7 @@ def test_a_rating_is_corrected_from_the_keyboard_in_the_questionnaire_grid(demo_
     new = "1" if before != "1" else "2"
     first.click()
     page.keyboard.type(new)
-    expect(page.locator(".fe-status").last).to_have_text("Todo guardado")
+    expect(page.locator(".fe-wrap:has(.fe-grid) .fe-status")).to_have_text("Todo guardado")
     dispose_engine(demo_db_url)
     audits = queries.audits()
     audit_id = audits.loc[(audits["cluster"] == "Condorcanqui") & (audits["cycle_year"] == 2014), "id"].item()
