@@ -36,7 +36,7 @@ from assessments import focas
 from assessments.access import Actor
 from assessments.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from assessments.i18n import translate
-from db.audit import record
+from db.audit import record, record_many
 from db.models import ConsensusScore, FunctionalArea, Indicator, Participant, ParticipantScore
 from db.models.entry import EntryBatch
 
@@ -250,6 +250,7 @@ def _write_scores(session, actor, assessment, participants, codes_by_id, scores,
                 ParticipantScore.indicator_id.in_({iid for _, iid in scores}),
             ).with_for_update()).scalars()
     }
+    events: list[dict] = []
     for (participant_id, indicator_id), edit in scores.items():
         new = focas.stored_score(edit.value)
         row = current.get((participant_id, indicator_id))
@@ -268,17 +269,20 @@ def _write_scores(session, actor, assessment, participants, codes_by_id, scores,
             row = ParticipantScore(assessment_id=assessment.id, participant_id=participant_id,
                                    indicator_id=indicator_id, score=new)
             session.add(row)
-            record(session, actor, "create", "participant_score", row.id, after={**snapshot, "score": new},
-                   reason=reason)
+            events.append({"action": "create", "entity": "participant_score", "entity_id": row.id,
+                           "after": {**snapshot, "score": new}, "reason": reason})
         elif new is None:
             session.delete(row)
-            record(session, actor, "delete", "participant_score", row.id, before={**snapshot, "score": row.score},
-                   reason=reason)
+            events.append({"action": "delete", "entity": "participant_score", "entity_id": row.id,
+                           "before": {**snapshot, "score": row.score}, "reason": reason})
         else:
-            record(session, actor, "update", "participant_score", row.id, before={**snapshot, "score": row.score},
-                   after={**snapshot, "score": new}, reason=reason)
+            events.append({"action": "update", "entity": "participant_score", "entity_id": row.id,
+                           "before": {**snapshot, "score": row.score}, "after": {**snapshot, "score": new},
+                           "reason": reason})
             row.score = new
         answers[edit.cell] = _saved(new)
+    # one audit row per cell, one data-version bump per batch
+    record_many(session, actor, events)
 
 
 def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, answers, lang) -> None:

@@ -60,6 +60,22 @@ def record(
     return event
 
 
+def record_many(session: Session, actor: Actor, events: list[dict]) -> None:
+    """Append several audit events (``record``'s keyword arguments each) and bump the data version once."""
+    if not events:
+        return
+    for event in events:
+        before, after = event.get("before"), event.get("after")
+        session.add(AuditEvent(
+            actor=actor.username, actor_role=actor.role, action=event["action"], entity=event["entity"],
+            entity_id=None if event.get("entity_id") is None else str(event["entity_id"]),
+            before_json=None if before is None else json.dumps(snapshot_of(before), default=_default, ensure_ascii=False),
+            after_json=None if after is None else json.dumps(snapshot_of(after), default=_default, ensure_ascii=False),
+            reason=event.get("reason"),
+        ))
+    bump_data_version(session)
+
+
 def bump_data_version(session: Session) -> None:
     updated = session.execute(
         sa.update(AppMeta)
