@@ -12,6 +12,7 @@ from sqlmodel import Session
 from assessments.access import Actor, require
 from assessments.errors import ValidationFailed
 from assessments.i18n import translate
+from assessments.snapshot import formula_safe_csv
 from db.audit import record
 from db.engine import read_session
 from db.models import AuditEvent
@@ -113,7 +114,7 @@ def export_audit_csv(*, session: Session, actor: Actor, filters: AuditFilter, he
     if lang:
         frame = labelled(frame, lang)
     frame["at"] = frame["at"].map(lambda v: v.isoformat() if v is not None else "")
-    content = frame.rename(columns=headers).to_csv(index=False).encode("utf-8-sig")
+    content = formula_safe_csv(frame.rename(columns=headers))
     record(session, actor, "export", "audit_event", None,
            after={"rows": len(frame), "filters": {k: str(v) for k, v in filters.__dict__.items() if v}})
     return content

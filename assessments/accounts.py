@@ -9,8 +9,13 @@ Deactivating an account or resetting its password revokes its saved logins (asse
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
 import re
+import secrets
+import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from assessments.access import ROLE_ORDER, SYSTEM, Actor, require
-from assessments.errors import Conflict, NotFound, ValidationFailed
+from assessments.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from db.audit import record
 from db.engine import read_session
 from db.models import AppMeta, AuditEvent, AuthSession, Cluster, UserAccount, UserCluster
@@ -170,8 +175,75 @@ def login_mode() -> str:
     return "first_admin"
 
 
-def create_first_admin(*, session: Session, username: str, password: str, full_name: str = "") -> Actor:
-    """Create the installation's first administrator; refused once any real account exists."""
+# The first administrator is created from this machine, or from elsewhere with a one-time setup code that
+# only this machine's console shows (a page reached through DNS rebinding or from the network must not
+# claim a fresh installation). The code lives in this server process only; it is replaced after
+# SETUP_CODE_ATTEMPTS wrong tries and discarded once used.
+SETUP_CODE_ATTEMPTS = 5
+_SETUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a console and typed
+_setup_lock = threading.Lock()
+_setup: dict = {"code": None, "misses": 0}
+
+
+def is_local_client(client_ip: str | None) -> bool:
+    """True for a browser on this machine. ``None`` is this machine: Streamlit's ``st.context.ip_address``
+    reports loopback clients (and runs without a browser) as ``None``."""
+    if client_ip is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(client_ip.strip().strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _announce_setup_code(code: str, client_ip: str | None) -> None:
+    print(f"\n  FOCAS: setup code for the first administrator (asked for from {client_ip}): {code}\n"
+          "  Give it only to the person setting up this installation; it works once.\n",
+          file=sys.stderr, flush=True)
+
+
+def first_admin_setup_code(client_ip: str | None = None) -> None:
+    """Make sure a one-time setup code exists; a new one is printed on the server's console (never shown
+    in the page)."""
+    with _setup_lock:
+        if _setup["code"] is None:
+            _setup["code"] = "-".join("".join(secrets.choice(_SETUP_ALPHABET) for _ in range(4)) for _ in range(3))
+            _setup["misses"] = 0
+            _announce_setup_code(_setup["code"], client_ip)
+
+
+def _normal_code(code: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+
+
+def _check_first_admin_client(client_ip: str | None, setup_code: str | None) -> None:
+    if is_local_client(client_ip):
+        return
+    with _setup_lock:
+        expected = _setup["code"]
+        if expected and setup_code and hmac.compare_digest(_normal_code(setup_code), _normal_code(expected)):
+            return
+        if expected and setup_code:
+            _setup["misses"] += 1
+            if _setup["misses"] >= SETUP_CODE_ATTEMPTS:
+                _setup["code"] = None  # the next form shown prints a new one
+    raise PermissionDenied("access.first_admin.not_local")
+
+
+def _consume_setup_code() -> None:
+    with _setup_lock:
+        _setup["code"] = None
+        _setup["misses"] = 0
+
+
+def create_first_admin(*, session: Session, username: str, password: str, full_name: str = "",
+                       client_ip: str | None = None, setup_code: str | None = None) -> Actor:
+    """Create the installation's first administrator; refused once any real account exists, and from a
+    client that is not this machine (``client_ip``, as ``st.context.ip_address`` gives it) unless it
+    brings the one-time ``setup_code`` printed on the server's console."""
+    _check_first_admin_client(client_ip, setup_code)
     name = _clean_username(username)
     password = _check_password(password, name)
     real = session.execute(
@@ -193,6 +265,8 @@ def create_first_admin(*, session: Session, username: str, password: str, full_n
     new_actor = actor_for(session, user)
     record(session, new_actor, "create", "user_account", user.id, after=account_snapshot(user, []),
            reason="first_admin")
+    if not is_local_client(client_ip):
+        _consume_setup_code()
     return new_actor
 
 
@@ -435,7 +509,7 @@ def cluster_choices() -> list[tuple[uuid.UUID, str]]:
 
 __all__ = [
     "LoginResult", "actor_for", "authenticate", "change_own_password", "cluster_choices", "create_first_admin",
-    "create_user", "hash_password", "is_demo_account_refused", "login_mode", "login_sso", "record_logout",
+    "create_user", "first_admin_setup_code", "hash_password", "is_demo_account_refused", "is_local_client", "login_mode", "login_sso", "record_logout",
     "refresh_actor", "revoke_user_sessions", "session_expired", "set_password", "update_user", "users_table",
     "SYSTEM",
 ]

@@ -139,6 +139,23 @@ def xlsx_cell(value: Any) -> Any:
     return _ILLEGAL_XLSX.sub("", neutralise(str(value)))[:32767]
 
 
+def _neutralise_any(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def formula_safe_csv(frame: pd.DataFrame) -> bytes:
+    """Any table a user downloads as CSV (UTF-8 with BOM for Excel), every text cell and header
+    neutralised like a snapshot's (:func:`neutralise`); numbers, dates and empty cells as pandas writes them."""
+    safe = frame.rename(columns=_neutralise_any)
+    for position, column in enumerate(safe.columns):
+        series = safe.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+                or pd.api.types.is_bool_dtype(series)):
+            safe.isetitem(position, series.map(_neutralise_any))
+    # CRLF rows like the snapshots': a cell holding a lone CR is then quoted instead of splitting its row
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
 # --- export ---------------------------------------------------------------------------------
 
 

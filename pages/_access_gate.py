@@ -72,6 +72,15 @@ def user_agent() -> str | None:
     return agent if isinstance(agent, str) else None  # AppTest's client answers with a mock
 
 
+def client_ip() -> str | None:
+    """The browser's address, ``None`` for this machine (Streamlit reports loopback clients so; tests replace this)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser behind this run
+        return None
+    return address if isinstance(address, str) else None
+
+
 def saved_token() -> str | None:
     """The saved-login token the browser sent when this session connected (tests replace this)."""
     try:
@@ -120,8 +129,26 @@ def _forget_saved_login() -> None:
         st.session_state.setdefault(TRIED_KEY, set()).add(auth_sessions.hash_token(token))
 
 
+# What a logout keeps of the browser session: the language and the gate's own bookkeeping.
+KEPT_ON_SIGN_OUT = frozenset({ui.LANG_KEY, "lang_switch", NOTICE_KEY, MODE_KEY, COOKIE_KEY, TRIED_KEY})
+
+
+def _forget_choices() -> None:
+    """The next person at this browser starts afresh: every remembered choice (filters, government, round,
+    section; session state and the URL's query parameters) goes with the login, only the language stays."""
+    for key in list(st.session_state.keys()):
+        if key not in KEPT_ON_SIGN_OUT:
+            del st.session_state[key]
+    language = st.query_params.get(ui.LANG_KEY)
+    st.query_params.clear()
+    if language:
+        st.query_params[ui.LANG_KEY] = language
+
+
 def sign_out(*, reason: str = "logout", notice: str | None = None) -> None:
-    """End the login: revoke its saved login server-side, clear the cookie, audit the logout."""
+    """End the login: revoke its saved login server-side, clear the cookie, audit the logout, and forget
+    the choices made during it (ui.remember, the progress filters: a shared laptop's next user must not
+    open Avance filtered on the previous user's cluster)."""
     current = st.session_state.get(ui.ACTOR_KEY)
     saved_id = st.session_state.get(SAVED_ID_KEY)
     if (current is not None and current.user_id is not None) or saved_id is not None:
@@ -132,6 +159,7 @@ def sign_out(*, reason: str = "logout", notice: str | None = None) -> None:
     for key in (ui.ACTOR_KEY, LAST_SEEN_KEY):
         st.session_state.pop(key, None)
     _forget_saved_login()
+    _forget_choices()
     if notice:
         st.session_state[NOTICE_KEY] = notice
 

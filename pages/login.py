@@ -21,7 +21,15 @@ if notice:
 if mode == "first_admin":
     st.title(t("access.first_admin.title"))
     st.write(t("access.first_admin.intro"))
+    client = gate.client_ip()
+    local = accounts.is_local_client(client)
+    if not local:
+        # from another computer: the one-time code printed on the server's console proves who sets it up
+        accounts.first_admin_setup_code(client)
+        st.info(t("access.first_admin.remote"), icon=":material/lock:")
     with st.form("first_admin_form"):
+        setup_code = None if local else st.text_input(t("access.first_admin.setup_code"),
+                                                       key="first_admin.setup_code", max_chars=20)
         username = st.text_input(t("access.username"), key="first_admin.username", max_chars=80)
         full_name = st.text_input(t("access.full_name"), key="first_admin.full_name", max_chars=120)
         password = st.text_input(t("access.password"), type="password", key="first_admin.password")
@@ -34,7 +42,8 @@ if mode == "first_admin":
             try:
                 with write_session() as session:
                     actor = accounts.create_first_admin(session=session, username=username, password=password,
-                                                        full_name=full_name)
+                                                        full_name=full_name, client_ip=client,
+                                                        setup_code=setup_code)
                     saved = auth_sessions.issue(session=session, account=actor, user_agent=gate.user_agent())
             except DomainError as error:
                 ui.show_error(error)

@@ -188,8 +188,9 @@ def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[
                           key=f"{key}_page")
         right.caption(t("common.table_rows", first=first + 1, last=min(first + page_rows, len(shown)),
                         total=len(shown)))
-    data = shown.to_csv(index=False).encode("utf-8-sig") if page_rows is None else (
-        lambda: shown.to_csv(index=False).encode("utf-8-sig"))
+    from assessments.snapshot import formula_safe_csv  # cells like "=HYPERLINK(…)" stay inert in a spreadsheet
+
+    data = formula_safe_csv(shown) if page_rows is None else (lambda: formula_safe_csv(shown))
     st.download_button(
         t("common.download_csv"),
         data=data,
