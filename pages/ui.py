@@ -12,6 +12,7 @@ import streamlit as st
 from assessments.access import ANONYMOUS, LOCAL_USER, ROLE_ORDER, WRITE_ACTIONS, Actor, can
 from assessments.errors import DomainError
 from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from assessments.snapshot import formula_safe_csv  # every CSV download: "=HYPERLINK(…)" stays inert text
 from db.audit import data_version
 from db.config import load_settings
 from db.engine import read_session
@@ -188,8 +189,6 @@ def table(frame: pd.DataFrame, *, file_name: str, key: str, column_labels: dict[
                           key=f"{key}_page")
         right.caption(t("common.table_rows", first=first + 1, last=min(first + page_rows, len(shown)),
                         total=len(shown)))
-    from assessments.snapshot import formula_safe_csv  # cells like "=HYPERLINK(…)" stay inert in a spreadsheet
-
     data = formula_safe_csv(shown) if page_rows is None else (lambda: formula_safe_csv(shown))
     st.download_button(
         t("common.download_csv"),
