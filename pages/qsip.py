@@ -467,8 +467,8 @@ with tab_roadmap:
             lambda row: ["background-color: #fde2e1; color: #8a1c1c" if flag else "" for flag in
                          [bool(actions.loc[row.name, "overdue"])] * len(row)], axis=1)
         st.dataframe(styled, hide_index=True, placeholder="—", width="stretch", key="qsip.actions_table")
-        st.download_button(t("common.download_csv"), data=shown.rename(columns=labels).to_csv(index=False)
-                           .encode("utf-8-sig"), file_name=f"qsip_roadmap_{audit['cycle_year']}.csv",
+        st.download_button(t("common.download_csv"), data=ui.formula_safe_csv(shown.rename(columns=labels)),
+                           file_name=f"qsip_roadmap_{audit['cycle_year']}.csv",
                            mime="text/csv", key="qsip.actions_csv")
     if writable and barriers.empty:
         st.info(t("qsip.action.need_barrier"))
