@@ -4,6 +4,7 @@ or with the console's one-time setup code (assessments/accounts.py, pages/login.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,11 @@ def _status(host: bytes | None, kind: str = "http") -> int | str:
         return {}
 
     headers = [(b"host", host)] if host is not None else []
-    asyncio.run(serve.HostGuard(inner)({"type": kind, "headers": headers}, receive, send))
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    worker = threading.Thread(target=asyncio.run, args=(serve.HostGuard(inner)({"type": kind, "headers": headers},
+                                                                                receive, send),))
+    worker.start()
+    worker.join()
     first = sent[0]
     return first.get("status") or first["type"]
 
