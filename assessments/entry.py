@@ -239,6 +239,18 @@ def _add_person(session, actor, assessment, participants, edit: CellEdit, reason
     answers[edit.cell] = _saved({"code": person.code})
 
 
+def _answered_already(edit: CellEdit, now: object, new: object, answers: dict, lang: str) -> bool:
+    """A cell already holding the new value is saved; one changed meanwhile by someone else is a conflict."""
+    if now == new:
+        answers[edit.cell] = _saved(now)
+        return True
+    if focas.stored_score(edit.expected) != now:
+        answers[edit.cell] = _refused(CONFLICT, translate(
+            "entry.conflict", lang, theirs="—" if now is None else now, mine="—" if new is None else new), now)
+        return True
+    return False
+
+
 def _write_scores(session, actor, assessment, participants, codes_by_id, scores, reason, answers, lang) -> None:
     if not scores:
         return
@@ -255,12 +267,7 @@ def _write_scores(session, actor, assessment, participants, codes_by_id, scores,
         new = focas.stored_score(edit.value)
         row = current.get((participant_id, indicator_id))
         now = row.score if row else None
-        if now == new:
-            answers[edit.cell] = _saved(now)
-            continue
-        if focas.stored_score(edit.expected) != now:
-            answers[edit.cell] = _refused(CONFLICT, translate(
-                "entry.conflict", lang, theirs="—" if now is None else now, mine="—" if new is None else new), now)
+        if _answered_already(edit, now, new, answers, lang):
             continue
         code, area = codes_by_id[indicator_id]
         snapshot = {"assessment_id": assessment.id, "area": area, "participant": participants[participant_id].code,
@@ -422,12 +429,7 @@ def _correct_ratings(session, actor, audit_id: uuid.UUID, edits: Sequence[CellEd
             continue
         row = current.get((respondent_id, items[code]))
         now = row.rating if row else None
-        if now == new:
-            answers[edit.cell] = _saved(now)
-            continue
-        if focas.stored_score(edit.expected) != now:
-            answers[edit.cell] = _refused(CONFLICT, translate(
-                "entry.conflict", lang, theirs="—" if now is None else now, mine="—" if new is None else new), now)
+        if _answered_already(edit, now, new, answers, lang):
             continue
         remaining = sum(1 for (rid, _), r in current.items() if rid == respondent_id and r is not None)
         if new is None and row is not None and remaining <= 1:
