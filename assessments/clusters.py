@@ -12,6 +12,7 @@ from sqlmodel import Session
 from assessments.access import Actor, require
 from assessments.errors import NotFound, ValidationFailed
 from assessments.rules import RuleWarning, cluster_composition_warnings
+from assessments.text import clean_field
 from db.audit import record
 from db.models import Cluster, ClusterMember, ClusterSector, Department, Government
 from db.models.base import SECTORS
@@ -32,9 +33,10 @@ class ClusterInput:
 
 
 def _validated(session: Session, data: ClusterInput) -> tuple[ClusterInput, list[Government]]:
-    name = (data.name or "").strip()
+    name = clean_field(data.name, "cluster.name")
     if not name:
         raise ValidationFailed("cluster.name_blank")
+    notes = clean_field(data.notes, "cluster.notes")
     if not data.department_code:
         raise ValidationFailed("cluster.no_department")
     if session.get(Department, data.department_code) is None:
@@ -67,7 +69,7 @@ def _validated(session: Session, data: ClusterInput) -> tuple[ClusterInput, list
     if foreign:
         raise ValidationFailed("cluster.member_other_department", ubigeo=", ".join(foreign))
     clean = ClusterInput(name=name, department_code=data.department_code, wave=wave, sectors=sectors,
-                         government_ubigeos=ubigeos, wave_date=data.wave_date, notes=(data.notes or "").strip())
+                         government_ubigeos=ubigeos, wave_date=data.wave_date, notes=notes)
     return clean, [governments[u] for u in ubigeos]
 
 

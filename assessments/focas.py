@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from assessments import instruments as spec
+from assessments import text as text_rules
 from assessments.access import WRITE_ACTIONS, Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from assessments.scoring import validate_score
@@ -69,11 +70,9 @@ def require_for_government(
     require(actor, action, cluster_id=cluster_id or (candidates[0] if candidates else None))
 
 
-def clean_text(value: object, *, limit: int = MAX_TEXT, field_key: str = "focas.field.text") -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        raise ValidationFailed("focas.text_too_long", field=field_key, max=limit)
-    return text
+def clean_text(value: object, *, field: str = "focas.workshop.notes", limit: int | None = None) -> str:
+    """Free text of a workshop field (``assessments.text.LIMITS``): stripped, NFC, no control characters."""
+    return text_rules.clean_text(value, field=field, limit=text_rules.LIMITS[field] if limit is None else limit)
 
 
 def as_uuid(value: object, *, not_found_key: str) -> uuid.UUID:
@@ -122,7 +121,7 @@ def _assessment(session: Session, assessment_id: object, *, for_update: bool = F
 def _require_edit(session: Session, actor: Actor, assessment: Assessment, reason: str | None) -> str | None:
     """Access check for a change; a validated assessment also needs a reason (returned cleaned)."""
     require_for_government(session, actor, "assessment.write", assessment.government_id, assessment.cluster_id)
-    reason = clean_text(reason, limit=MAX_SHORT_TEXT * 2, field_key="focas.field.reason") or None
+    reason = clean_text(reason, field="focas.reason") or None
     if assessment.status == "validated" and not reason:
         raise ValidationFailed("focas.reason_required")
     return reason
@@ -189,8 +188,8 @@ def start_assessment(
         round=round,
         instrument_id=instrument_id,
         workshop_date=workshop_date,
-        place=clean_text(place, limit=MAX_SHORT_TEXT, field_key="focas.field.place"),
-        facilitator=clean_text(facilitator, limit=MAX_SHORT_TEXT, field_key="focas.field.facilitator"),
+        place=clean_text(place, field="focas.workshop.place"),
+        facilitator=clean_text(facilitator, field="focas.workshop.facilitator"),
     )
     try:
         with session.begin_nested():
@@ -232,9 +231,9 @@ def update_details(
     before = {k: getattr(assessment, k) for k in ("workshop_date", "place", "facilitator", "notes")}
     after = {
         "workshop_date": workshop_date,
-        "place": clean_text(place, limit=MAX_SHORT_TEXT, field_key="focas.field.place"),
-        "facilitator": clean_text(facilitator, limit=MAX_SHORT_TEXT, field_key="focas.field.facilitator"),
-        "notes": clean_text(notes),
+        "place": clean_text(place, field="focas.workshop.place"),
+        "facilitator": clean_text(facilitator, field="focas.workshop.facilitator"),
+        "notes": clean_text(notes, field="focas.workshop.notes"),
     }
     if before == after:
         return assessment
@@ -309,8 +308,8 @@ def customise_instrument(
     custom_codes = set(_custom_codes(session, current_id))
     levels = {level.level: level.name for level in current.levels}
     for new in new_indicators:
-        name_es = clean_text(new.name_es, limit=MAX_SHORT_TEXT, field_key="focas.field.indicator_name")
-        name_en = clean_text(new.name_en, limit=MAX_SHORT_TEXT, field_key="focas.field.indicator_name") or name_es
+        name_es = clean_text(new.name_es, field="focas.indicator.name")
+        name_en = clean_text(new.name_en, field="focas.indicator.name") or name_es
         if not name_es:
             raise ValidationFailed("focas.custom_name_blank")
         number = 1
@@ -321,7 +320,7 @@ def customise_instrument(
         custom_codes.add(code)
         descriptors = {}
         for level, name in levels.items():
-            text = clean_text(new.descriptors.get(level), field_key="focas.field.descriptor")
+            text = clean_text(new.descriptors.get(level), field="focas.indicator.descriptor")
             descriptors[str(level)] = {"es": text or name.es, "en": text or name.en}
         area = next(a for a in data["areas"] if a["code"] == new.area_code)
         area["indicators"].append({"code": code, "name": {"es": name_es, "en": name_en}, "descriptors": descriptors})
@@ -412,12 +411,12 @@ def _clean_participant(data: ParticipantInput) -> dict:
         if value not in allowed:
             raise ValidationFailed(key, value=value)
     return {
-        "full_name": clean_text(data.full_name, limit=MAX_SHORT_TEXT, field_key="focas.field.name"),
-        "code": clean_text(data.code, limit=40, field_key="focas.field.code"),
+        "full_name": clean_text(data.full_name, field="focas.participant.full_name"),
+        "code": clean_text(data.code, field="focas.participant.code"),
         "sex": data.sex,
         "indigenous": data.indigenous,
         "role": data.role,
-        "organisation": clean_text(data.organisation, limit=MAX_SHORT_TEXT, field_key="focas.field.organisation"),
+        "organisation": clean_text(data.organisation, field="focas.participant.organisation"),
     }
 
 
@@ -565,7 +564,8 @@ class ImportRefused(ValidationFailed):
     def lines(self, lang: str = "es") -> list[tuple[int, str]]:
         from assessments.i18n import translate
 
-        return [(line, translate(key, lang, line=line, **params)) for line, key, params in self.problems]
+        return [(line, translate(key, lang, line=line, **text_rules.labelled(key, params, lang)))
+                for line, key, params in self.problems]
 
     def message(self, lang: str = "es") -> str:
         return "\n".join([super().message(lang), *(f"- {text}" for _, text in self.lines(lang))])
@@ -847,7 +847,7 @@ def apply_consensus_edits(
                         raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=code,
                                                value=value, min=scale_min, max=scale_max) from None
             elif name == "evidence":
-                clean["evidence"] = clean_text(value, field_key="focas.field.evidence")
+                clean["evidence"] = clean_text(value, field="focas.evidence")
             else:
                 raise ValidationFailed("focas.consensus.unknown_field", field=name)
         if clean:
@@ -874,7 +874,7 @@ def apply_consensus_edits(
         for name, value in clean.items():
             if now[name] == value or name not in shown:
                 continue
-            was = stored_score(shown[name]) if name == "score" else clean_text(shown[name])
+            was = stored_score(shown[name]) if name == "score" else text_rules.as_shown(shown[name])
             if was != now[name]:
                 conflicts.append(f"{code} = {'—' if now[name] in (None, '') else now[name]}")
         writes.append((code, row, now, new))

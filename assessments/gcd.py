@@ -15,6 +15,7 @@ from sqlmodel import Session
 from assessments import rules
 from assessments.access import Actor, require
 from assessments.errors import NotFound, ValidationFailed
+from assessments.text import clean_field
 from db.audit import record
 from db.engine import read_session
 from db.models import Cluster, Department, GcdAttendance, GcdMeeting, GcdMember
@@ -53,7 +54,7 @@ class MeetingInput:
 
 def period_years(period: str) -> list[int]:
     """The calendar years a period such as "2015-2017" covers."""
-    match = _PERIOD.match(period or "")
+    match = _PERIOD.fullmatch(period or "")
     if not match or int(match.group(1)) > int(match.group(2)):
         raise ValidationFailed("gcd.bad_period", period=period)
     return list(range(int(match.group(1)), int(match.group(2)) + 1))
@@ -79,7 +80,8 @@ def _check_gcd(session: Session, department_code: str, period: str) -> None:
 
 def _validated_member(session: Session, department_code: str, period: str, data: MemberInput,
                       member_id: uuid.UUID | None) -> MemberInput:
-    name = " ".join((data.full_name or "").split())
+    name = " ".join(clean_field(data.full_name, "gcd.member.full_name").split())
+    organisation = clean_field(data.organisation, "gcd.member.organisation")
     if not name:
         raise ValidationFailed("gcd.name_blank")
     if data.institution not in rules.INSTITUTIONS:
@@ -99,7 +101,7 @@ def _validated_member(session: Session, department_code: str, period: str, data:
         GcdMember.department_code == department_code, GcdMember.period == period)).all()
     if any(_name_key(other) == _name_key(name) and other_id != member_id for other_id, other in others):
         raise ValidationFailed("gcd.member_duplicate", name=name, period=period_label(period))
-    return MemberInput(full_name=name, institution=data.institution, organisation=(data.organisation or "").strip(),
+    return MemberInput(full_name=name, institution=data.institution, organisation=organisation,
                        cluster_id=data.cluster_id, sex=data.sex, indigenous=data.indigenous,
                        accredited_on=data.accredited_on)
 
@@ -179,6 +181,11 @@ def _meeting_state(session: Session, meeting: GcdMeeting) -> dict:
     return {**meeting.model_dump(), "attendees": sorted(str(a) for a in attended)}
 
 
+def _meeting_texts(data: MeetingInput) -> dict[str, str]:
+    return {column: clean_field(getattr(data, column), f"gcd.meeting.{column}")
+            for column in ("agenda", "agreements", "next_agenda")}
+
+
 def record_meeting(*, session: Session, actor: Actor, department_code: str, period: str,
                    data: MeetingInput) -> GcdMeeting:
     """Record a meeting held (date required) with its agenda, agreements, next agenda and attendance."""
@@ -186,8 +193,7 @@ def record_meeting(*, session: Session, actor: Actor, department_code: str, peri
     _check_gcd(session, department_code, period)
     attendees = _validated_meeting(session, department_code, period, data)
     meeting = GcdMeeting(department_code=department_code, period=period, kind=data.kind,
-                         meeting_date=data.meeting_date, agenda=(data.agenda or "").strip(),
-                         agreements=(data.agreements or "").strip(), next_agenda=(data.next_agenda or "").strip())
+                         meeting_date=data.meeting_date, **_meeting_texts(data))
     session.add(meeting)
     session.flush()
     session.add_all([GcdAttendance(meeting_id=meeting.id, member_id=m) for m in attendees])
@@ -203,8 +209,8 @@ def update_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID, dat
     attendees = _validated_meeting(session, meeting.department_code, meeting.period, data)
     before = _meeting_state(session, meeting)
     meeting.kind, meeting.meeting_date = data.kind, data.meeting_date
-    meeting.agenda, meeting.agreements = (data.agenda or "").strip(), (data.agreements or "").strip()
-    meeting.next_agenda = (data.next_agenda or "").strip()
+    for column, value in _meeting_texts(data).items():
+        setattr(meeting, column, value)
     session.add(meeting)
     if not keep_attendance:
         session.execute(sa.delete(GcdAttendance).where(GcdAttendance.meeting_id == meeting.id))

@@ -14,6 +14,7 @@ from assessments.access import Actor, require
 from assessments.clusters import ClusterInput, create_cluster
 from assessments.errors import NotFound, ValidationFailed
 from assessments.i18n import translate
+from assessments.text import clean_field
 from db.audit import record
 from db.engine import read_session
 from db.models import (
@@ -146,7 +147,8 @@ def create_record(*, session: Session, actor: Actor, department_code: str, wave:
         raise ValidationFailed("selection.candidate_outside", ubigeos=", ".join(unknown))
 
     row = SelectionRecord(department_code=department_code, wave=wave_number, scope=scope, province_code=province_code,
-                          parent_id=parent_id, scale_min=low, scale_max=high, notes=(notes or "").strip())
+                          parent_id=parent_id, scale_min=low, scale_max=high,
+                          notes=clean_field(notes, "selection.notes"))
     session.add(row)
     session.flush()
     codes = PROVINCE_CRITERIA if scope == "province" else DISTRICT_CRITERIA
@@ -183,7 +185,7 @@ def update_record(*, session: Session, actor: Actor, record_id: uuid.UUID, scale
         raise ValidationFailed("selection.scale_excludes_scores", count=outside, min=low, max=high)
     row.scale_min, row.scale_max = low, high
     if notes is not None:
-        row.notes = notes.strip()
+        row.notes = clean_field(notes, "selection.notes")
     session.add(row)
     session.flush()
     record(session, actor, "update", "selection_record", row.id, before=before, after=row.model_dump())
@@ -228,10 +230,11 @@ def apply_criterion_edits(*, session: Session, actor: Actor, record_id: uuid.UUI
         for column in ("name_es", "name_en"):
             value = getattr(edit, column)
             if value is not None:
-                if not str(value).strip():
+                value = clean_field(value, "selection.criterion.name")
+                if not value:
                     raise ValidationFailed("selection.criterion_name_blank")
-                if str(value).strip() != getattr(criterion, column):
-                    changes[column] = str(value).strip()
+                if value != getattr(criterion, column):
+                    changes[column] = value
         if changes:
             planned.append((criterion, changes))
     for criterion, changes in planned:
@@ -249,7 +252,7 @@ def add_criterion(*, session: Session, actor: Actor, record_id: uuid.UUID, name_
     """A criterion the department adds to the plan's list (code derived from its position)."""
     require(actor, "selection.write")
     row = _record(session, record_id)
-    name_es, name_en = (name_es or "").strip(), (name_en or "").strip()
+    name_es, name_en = (clean_field(name, "selection.criterion.name") for name in (name_es, name_en))
     if not name_es and not name_en:
         raise ValidationFailed("selection.criterion_name_blank")
     value = rules.validate_weight(weight)
@@ -339,7 +342,8 @@ def apply_score_edits(*, session: Session, actor: Actor, record_id: uuid.UUID, e
                 raise ValidationFailed(error.key + "_named", candidate=candidate.name, criterion=criterion.name_es,
                                        **error.params) from None
         clear = edit.clear or (blank and edit.evidence is None)
-        planned.append(((candidate.id, criterion.id), score, edit.evidence, clear))
+        evidence = None if edit.evidence is None else clean_field(edit.evidence, "selection.evidence")
+        planned.append(((candidate.id, criterion.id), score, evidence, clear))
     changed = 0
     for key, score, evidence, clear in planned:
         current = existing.get(key)
@@ -358,7 +362,7 @@ def apply_score_edits(*, session: Session, actor: Actor, record_id: uuid.UUID, e
                 raise ValidationFailed("selection.evidence_without_score", candidate=candidates[key[0]].name,
                                        criterion=criteria[key[1]].name_es)
             current = SelectionScore(candidate_id=key[0], criterion_id=key[1], score=score,
-                                     evidence=(evidence or "").strip())
+                                     evidence=evidence or "")
             session.add(current)
             session.flush()
             existing[key] = current
@@ -369,7 +373,7 @@ def apply_score_edits(*, session: Session, actor: Actor, record_id: uuid.UUID, e
         if score is not None:
             current.score = score
         if evidence is not None:
-            current.evidence = evidence.strip()
+            current.evidence = evidence
         if current.model_dump() != before:
             session.add(current)
             session.flush()

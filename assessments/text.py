@@ -36,21 +36,18 @@ LIMITS: dict[str, int] = {
     "focas.indicator.name": 200,
     "focas.indicator.descriptor": 2000,
     # performance targets and capacity-building plan
-    "plan.what": 500,
-    "plan.who_staff": 200,
+    "plan.what": 2000,
+    "plan.who_staff": 400,
     "plan.where_place": 200,
-    "plan.resources": 500,
-    "plan.other_support": 500,
-    "plan.notes": 2000,
+    "plan.resources": 2000,
+    "plan.other_support": 2000,
     # cluster plan and selection (Selección de clústeres)
-    "cluster_plan.notes": 2000,
-    "selection.name": 120,
+    "selection.criterion.name": 200,
     "selection.notes": 2000,
     "selection.evidence": 2000,
     # departmental consultative groups (GCD)
     "gcd.member.full_name": 200,
     "gcd.member.organisation": 200,
-    "gcd.period": 40,
     "gcd.meeting.agenda": 4000,
     "gcd.meeting.agreements": 4000,
     "gcd.meeting.next_agenda": 4000,
@@ -67,20 +64,18 @@ LIMITS: dict[str, int] = {
     "qsip.action.evidence": 2000,
     "qsip.reason": 400,
     # instruments (Instrumentos)
-    "instrument.code": 40,
-    "instrument.name": 200,
-    "instrument.description": 2000,
-    "instrument.text": 1000,
+    "instrument.text": 2000,  # every name, description, descriptor and question of an instrument version
 }
 
 MULTILINE: frozenset[str] = frozenset({
     "cluster.notes", "focas.workshop.notes", "focas.evidence", "focas.reason", "focas.indicator.descriptor",
-    "plan.what", "plan.resources", "plan.other_support", "plan.notes", "cluster_plan.notes",
+    "plan.what", "plan.resources", "plan.other_support",
     "selection.notes", "selection.evidence", "gcd.meeting.agenda", "gcd.meeting.agreements",
     "gcd.meeting.next_agenda", "qsip.notes", "qsip.stage.notes", "qsip.barrier.description",
-    "qsip.action.description", "qsip.action.evidence", "qsip.reason", "instrument.description",
-    "instrument.text",
+    "qsip.action.description", "qsip.action.evidence", "qsip.reason", "instrument.text",
 })
+
+INSTRUMENT_TEXT = "instrument.text"  # the field of every text of an instrument version
 
 BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\u2028": "\n", "\u2029": "\n"}
@@ -160,3 +155,18 @@ def clean_text(value: object, *, field: str, limit: int, required: bool = False,
 def clean_field(value: object, field: str, *, required: bool = False) -> str:
     """``clean_text`` with the field's limit from ``LIMITS``."""
     return clean_text(value, field=field, limit=LIMITS[field], required=required)
+
+
+def as_shown(value: object) -> str:
+    """A text as ``clean_text`` would store it, without refusing: for comparing with what a user saw."""
+    text = _as_text(value)
+    for old, new in LINE_BREAKS.items():
+        text = text.replace(old, new)
+    return unicodedata.normalize("NFC", text.strip())
+
+
+def labelled(key: str, params: dict, lang: str = "es") -> dict:
+    """``params`` of a refusal kept as (key, params), with a text field's name in ``lang``."""
+    if key.startswith("text_limits.") and "field" in params:
+        return {**params, "field": field_label(str(params["field"]), lang)}
+    return dict(params)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from assessments.errors import NotFound, ValidationFailed
+from assessments.text import INSTRUMENT_TEXT, clean_field
 
 __all__ = [
     "DEFAULT_FOCAS_PATH",
@@ -366,9 +367,10 @@ def _text(value: Any, where: str) -> Text:
         raw = value.get(lang)
         if raw is not None and not isinstance(raw, str):
             raise ValidationFailed("instrument.wrong_type", field=f"{where}.{lang}")
-        if raw is None or not raw.strip():
+        text = clean_field(raw, INSTRUMENT_TEXT)
+        if not text:
             raise ValidationFailed("instrument.missing_text", field=where, lang=lang)
-        texts[lang] = raw.strip()
+        texts[lang] = text
     return Text(es=texts["es"], en=texts["en"])
 
 
