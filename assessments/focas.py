@@ -70,8 +70,17 @@ def require_for_government(
     require(actor, action, cluster_id=cluster_id or (candidates[0] if candidates else None))
 
 
-def clean_text(value: object, *, field: str = "focas.workshop.notes", limit: int | None = None) -> str:
-    """Free text of a workshop field (``assessments.text.LIMITS``): stripped, NFC, no control characters."""
+_OLD_FIELD_KEYS = {"focas.field.evidence": "focas.evidence", "focas.field.reason": "focas.reason"}
+
+
+def clean_text(value: object, *, field: str = "focas.workshop.notes", limit: int | None = None,
+               field_key: str | None = None) -> str:
+    """Free text of a workshop field (``assessments.text.LIMITS``): stripped, NFC, no control characters.
+
+    ``field_key`` (a catalog key such as "focas.field.evidence") is the older way of naming the field.
+    """
+    if field_key is not None:
+        field = _OLD_FIELD_KEYS.get(field_key, field)
     return text_rules.clean_text(value, field=field, limit=text_rules.LIMITS[field] if limit is None else limit)
 
 
