@@ -144,6 +144,16 @@ def apply(network: Network) -> None:
         starlette_server.create_starlette_app = guarded
 
 
+def hold_database_lock() -> None:
+    """Hold the embedded database's advisory lock while serving, so `make restore` refuses (db.backup)."""
+    try:
+        from db.backup import hold_app_lock
+
+        hold_app_lock()
+    except (RuntimeError, OSError) as error:  # a bad DATABASE_URL shows on the page; a read-only folder: no lock
+        print(f"FOCAS: no database lock ({error})", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     from streamlit import config
     from streamlit.runtime.pages_manager import PagesManager
@@ -161,6 +171,7 @@ def main() -> None:
             print(f"FOCAS: not starting. {refusal}", file=sys.stderr, flush=True)
             sys.exit(2)
         apply(network)
+        hold_database_lock()
         if not network.loopback_only:
             print(f"FOCAS: serving on {network.address} for hosts {', '.join(network.allowed_hosts)}", flush=True)
         return run(*args, **kwargs)
