@@ -33,11 +33,12 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.bench_entry
 
-## make backup: consistent online copy of the embedded database into data/backups/
+## make backup: consistent online copy of the embedded database into data/backups/, recorded in the audit log
 backup: $(STAMP)
 	$(BIN)/python -m db.backup create
 
-## make restore FILE=data/backups/….db: replace the embedded database with a backup
+## make restore FILE=data/backups/….db: replace the embedded database with a verified backup of this app
+## (refused while the app or anything else has the database open; messages in English with LANG=en)
 restore: $(STAMP)
 	$(BIN)/python -m db.backup restore $(FILE)
 
