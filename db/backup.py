@@ -385,10 +385,15 @@ def _record(database: Path, actor, action: str, entity_id: str, after: dict) -> 
 
     from db.audit import record
 
-    engine = sa.create_engine(f"sqlite:///{database}", poolclass=NullPool, connect_args={"timeout": 30})
+    engine = sa.create_engine(f"sqlite:///{database}", poolclass=NullPool,
+                              connect_args={"timeout": 30, "isolation_level": None})
+
+    @sa.event.listens_for(engine, "begin")
+    def _immediate(connection):  # take the write lock up front, as db.engine's write units do
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     try:
         with Session(engine) as session:
-            session.connection().exec_driver_sql("PRAGMA busy_timeout=30000")
             record(session, actor, action, "database", entity_id, after=after)
             session.commit()
     finally:
