@@ -483,7 +483,11 @@ def restore(backup: Path | str, *, database_url: str | None = None, actor=None) 
             if target.exists():
                 safety = target.with_name(f"{target.name}.before-restore-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}")
                 create_backup(safety, database_url=f"sqlite:///{target}")
-                _refuse_if_in_use(target)
+                try:
+                    _refuse_if_in_use(target)
+                except RestoreRefused:
+                    safety.unlink(missing_ok=True)  # refused: leave nothing behind
+                    raise
             # the old WAL belongs to the old file (the safety copy holds what it had): never pair it with the new one
             for companion in _companions(target)[1:]:
                 companion.unlink(missing_ok=True)
