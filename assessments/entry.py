@@ -314,6 +314,7 @@ def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, an
             answers[edit.cell] = _saved(value)
         if new == now:
             continue
+    reason: str | None = None,
         code, _ = codes_by_id[indicator_id]
         snapshot = {"assessment_id": assessment.id, "indicator": code}
         after = {**snapshot, "score": new["a"], "evidence": new["e"]}
@@ -333,6 +334,7 @@ def apply_questionnaire_batch(
     session: Session,
     actor: Actor,
     audit_id: object,
+    reason = qsip.require_change(session, actor, audit, reason)
     batch_id: object,
     edits: Sequence[CellEdit],
     lang: str = "es",
@@ -340,7 +342,8 @@ def apply_questionnaire_batch(
     """Apply questionnaires typed into a QSIP audit's entry surface: ``r|<new respondent id>`` cells.
 
     Each questionnaire is saved whole (respondent and ratings) or refused whole with the reason;
-    a questionnaire sent again finds the respondent it created. Same batch rules as :func:`apply_batch`.
+    a questionnaire sent again finds the respondent it created. Same batch rules as :func:`apply_batch`
+    (a validated audit without a ``reason`` refuses the whole batch, which the browser keeps).
     """
     from assessments import qsip
     from db.models import Respondent, ServiceAudit
@@ -350,12 +353,13 @@ def apply_questionnaire_batch(
     if stored is not None:
         return stored
     audit_uuid = focas.as_uuid(audit_id, not_found_key="entry.bad_batch")
-    if session.get(ServiceAudit, audit_uuid) is None:
+    audit = session.get(ServiceAudit, audit_uuid)
+    if audit is None:
         raise NotFound("qsip.audit.not_found")
     answers: dict[str, dict] = {}
     corrections = [edit for edit in edits if edit.cell.startswith("q|")]
     if corrections:
-        _correct_ratings(session, actor, audit_uuid, corrections, answers, lang)
+        _correct_ratings(session, actor, audit_uuid, corrections, answers, lang, reason)
     for edit in edits:
         kind, _, raw = edit.cell.partition("|")
         if kind == "q":
@@ -380,7 +384,7 @@ def apply_questionnaire_batch(
         try:
             with session.begin_nested():
                 row = qsip.add_respondent(session=session, actor=actor, audit_id=audit_uuid, data=data,
-                                          respondent_id=respondent_id)
+                                          respondent_id=respondent_id, reason=reason)
         except PermissionDenied:
             raise
         except DomainError as error:
@@ -393,14 +397,15 @@ def apply_questionnaire_batch(
     return {"batch": str(batch_uuid), "replayed": False, "cells": answers}
 
 
-def _correct_ratings(session, actor, audit_id: uuid.UUID, edits: Sequence[CellEdit], answers: dict, lang: str) -> None:
+def _correct_ratings(session, actor, audit_id: uuid.UUID, edits: Sequence[CellEdit], answers: dict, lang: str,
+                     reason: str | None = None) -> None:
     """``q|<respondent id>|<item code>`` cells: a rating corrected (or cleared) in the questionnaire grid."""
-    from assessments.access import require
+    from assessments import qsip
     from assessments.qsip_summary import validate_rating
     from db.models import FeedbackDimension, FeedbackItem, FeedbackRating, Respondent, ServiceAudit
 
     audit = session.get(ServiceAudit, audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = qsip.require_change(session, actor, audit, reason)
     items = dict(session.execute(
         sa.select(FeedbackItem.code, FeedbackItem.id).join(FeedbackDimension, FeedbackDimension.id == FeedbackItem.dimension_id)
         .where(FeedbackDimension.instrument_id == audit.instrument_id)).all())
@@ -446,7 +451,7 @@ def _correct_ratings(session, actor, audit_id: uuid.UUID, edits: Sequence[CellEd
         else:
             row.rating = new
         record(session, actor, "update", "respondent", respondent_id, before={**snapshot, "rating": now},
-               after={**snapshot, "rating": new})
+               after={**snapshot, "rating": new}, reason=reason)
         answers[edit.cell] = _saved(new)
     session.flush()
 

@@ -3,6 +3,11 @@
 Every write takes ``session`` and ``actor`` (keyword-only), asks ``access.require`` first, validates
 everything before the first write (so an error leaves nothing half-saved) and records an audit event
 for every change. The caller owns the transaction (``db.engine.write_session``).
+
+A validated audit is locked, as a validated FOCAS assessment is: every write to it (stages, questionnaires
+and their ratings, barriers, roadmap actions, their removals and restores, a new validation) takes a
+``reason``, refused when empty, and recorded with each audit event of the change (:func:`require_change`).
+``LOCKED_WRITES`` names them; ``UNLOCKED_WRITES`` the two that never change an existing audit.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from assessments.access import Actor, require
+from assessments.access import Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from assessments.qsip_summary import validate_rating
+from assessments.text import LIMITS, clean_text
 from db.audit import record
 from db.instruments import default_instrument_id
 from db.models import (
@@ -47,6 +53,15 @@ CLOSED_ACTION_STATUSES = ("done", "dropped")
 OPEN_ACTION_STATUSES = ("planned", "in_progress")
 VALIDATION_STAGE = 5
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+REASON_LIMIT = LIMITS["qsip.reason"]
+# every write service that changes an existing audit: refused on a validated audit without a reason
+LOCKED_WRITES = (
+    "update_stage", "apply_stage_rows", "add_respondent", "delete_respondent", "restore_respondent",
+    "add_barrier", "update_barrier", "delete_barrier", "restore_barrier",
+    "add_action", "update_action", "delete_action", "restore_action", "validate_results",
+)
+# writes that only create a new audit (the validated one is read, never changed)
+UNLOCKED_WRITES = ("create_audit", "start_next_cycle")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -61,17 +76,44 @@ def _audit(session: Session, audit_id: uuid.UUID) -> ServiceAudit:
     return audit
 
 
-def _writable_row(session: Session, actor: Actor, model, row_id: uuid.UUID, not_found: str):
-    """A row of one audit (stage, respondent, barrier, action) and its audit, once ``actor`` may write there."""
+def _require_cluster(session: Session, actor: Actor, cluster_id: uuid.UUID, action: str = "audit.write") -> None:
+    """``access.require`` naming the cluster when a facilitator is outside their clusters."""
+    if not can(actor, action, cluster_id=cluster_id):
+        cluster = session.get(Cluster, cluster_id)
+        require(actor, action, cluster_id=cluster_id, place=cluster.name if cluster is not None else None)
+
+
+def is_validated(audit: ServiceAudit) -> bool:
+    return audit.validated_at is not None
+
+
+def clean_reason(reason: object) -> str | None:
+    """The reason for a change to a validated audit as stored (length and characters checked), or None."""
+    return clean_text(reason, field="qsip.reason", limit=REASON_LIMIT) or None
+
+
+def require_change(session: Session, actor: Actor, audit: ServiceAudit, reason: object = None, *,
+                   action: str = "audit.write") -> str | None:
+    """May ``actor`` change ``audit``? A validated audit also needs a reason (returned cleaned, or None)."""
+    _require_cluster(session, actor, audit.cluster_id, action)
+    reason = clean_reason(reason)
+    if is_validated(audit) and not reason:
+        raise ValidationFailed("qsip_lock.reason_required", service=audit.service_name, year=audit.cycle_year)
+    return reason
+
+
+def _writable_row(session: Session, actor: Actor, model, row_id: uuid.UUID, not_found: str, reason: object = None):
+    """A row of one audit (stage, respondent, barrier, action), its audit and the change's reason, once ``actor``
+    may write there (a validated audit needs the reason)."""
     row = session.get(model, row_id)
     if row is None:
         raise NotFound(not_found)
     audit = _audit(session, row.audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
-    return row, audit
+    return row, audit, require_change(session, actor, audit, reason)
 
 
-def _update_row(session: Session, actor: Actor, row, entity: str, before: dict, clean: dict):
+def _update_row(session: Session, actor: Actor, row, entity: str, before: dict, clean: dict,
+                reason: str | None = None):
     """Write ``clean`` onto ``row`` and record the change; nothing happens (no event) when nothing changed."""
     if before == clean:
         return row
@@ -79,7 +121,7 @@ def _update_row(session: Session, actor: Actor, row, entity: str, before: dict, 
         setattr(row, key, value)
     session.add(row)
     session.flush()
-    record(session, actor, "update", entity, row.id, before=before, after=clean)
+    record(session, actor, "update", entity, row.id, before=before, after=clean, reason=reason)
     return row
 
 
@@ -182,7 +224,7 @@ def create_audit(*, session: Session, actor: Actor, data: AuditInput) -> Service
     """Open a yearly audit cycle of one of the cluster's services, with the instrument's five stages."""
     if data.cluster_id is None:
         raise ValidationFailed("qsip.audit.no_cluster")
-    require(actor, "audit.write", cluster_id=data.cluster_id)
+    _require_cluster(session, actor, data.cluster_id)
     cluster = session.get(Cluster, data.cluster_id)
     if cluster is None:
         raise NotFound("qsip.cluster.not_found")
@@ -214,9 +256,15 @@ def _stage_snapshot(stage: AuditStage) -> dict:
 STAGE_FIELDS = ("name_es", "name_en", "planned_start", "planned_end", "actual_start", "actual_end", "status", "notes")
 
 
-def update_stage(*, session: Session, actor: Actor, stage_id: uuid.UUID, changes: Mapping[str, object]) -> AuditStage:
+def update_stage(*, session: Session, actor: Actor, stage_id: uuid.UUID, changes: Mapping[str, object],
+                 reason: str | None = None) -> AuditStage:
     """Change a stage's names, planned and actual dates, status or notes (only the fields given)."""
-    stage, audit = _writable_row(session, actor, AuditStage, stage_id, "qsip.stage.not_found")
+    stage, audit, reason = _writable_row(session, actor, AuditStage, stage_id, "qsip.stage.not_found", reason)
+    return _change_stage(session, actor, stage, changes, reason)
+
+
+def _change_stage(session: Session, actor: Actor, stage: AuditStage, changes: Mapping[str, object],
+                  reason: str | None) -> AuditStage:
     unknown = set(changes) - set(STAGE_FIELDS)
     if unknown:
         raise ValueError(f"unknown stage fields: {sorted(unknown)}")
@@ -244,26 +292,25 @@ def update_stage(*, session: Session, actor: Actor, stage_id: uuid.UUID, changes
         setattr(stage, key, new[key])
     session.add(stage)
     session.flush()
-    record(session, actor, "update", "audit_stage", stage.id, before=before, after=new)
+    record(session, actor, "update", "audit_stage", stage.id, before=before, after=new, reason=reason)
     return stage
 
 
 def apply_stage_rows(*, session: Session, actor: Actor, audit_id: uuid.UUID,
-                     rows: Iterable[Mapping[str, object]]) -> int:
+                     rows: Iterable[Mapping[str, object]], reason: str | None = None) -> int:
     """Save the stage table as edited (one mapping per stage with ``id`` and the editable fields).
 
     Returns how many stages changed. Any invalid row refuses the whole table.
     """
     audit = _audit(session, audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     changed = 0
     for row in rows:
         stage = session.get(AuditStage, uuid.UUID(str(row["id"])))
         if stage is None or stage.audit_id != audit.id:
             raise NotFound("qsip.stage.not_found")
         before = _stage_snapshot(stage)
-        update_stage(session=session, actor=actor, stage_id=stage.id,
-                     changes={k: row[k] for k in STAGE_FIELDS if k in row})
+        _change_stage(session, actor, stage, {k: row[k] for k in STAGE_FIELDS if k in row}, reason)
         changed += _stage_snapshot(stage) != before
     return changed
 
@@ -309,14 +356,14 @@ def _validated_ratings(ratings: Mapping[str, object], items: dict[str, uuid.UUID
 
 
 def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: RespondentInput,
-                   respondent_id: uuid.UUID | None = None) -> Respondent:
+                   respondent_id: uuid.UUID | None = None, reason: str | None = None) -> Respondent:
     """Save one questionnaire: the respondent and every rating given, or nothing at all.
 
     ``respondent_id`` is the id the browser gave a questionnaire typed into the entry surface, so a
     re-sent one finds the respondent it already created.
     """
     audit = _audit(session, audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     respondent_type = _one_of(data.respondent_type, RESPONDENT_TYPES, "qsip.respondent.type_unknown",
                               missing_key="qsip.respondent.type_missing")
     sex = _one_of(data.sex or "undisclosed", SEXES, "qsip.respondent.sex_unknown")
@@ -334,13 +381,14 @@ def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data:
     session.flush()
     record(session, actor, "create", "respondent", respondent.id,
            after={**{k: getattr(respondent, k) for k in ("audit_id", "respondent_type", "sex", "indigenous",
-                                                         "locality", "code")}, "ratings": ratings})
+                                                         "locality", "code")}, "ratings": ratings}, reason=reason)
     return respondent
 
 
-def delete_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID) -> None:
+def delete_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID, reason: str | None = None) -> None:
     """Remove a questionnaire typed by mistake, with its ratings."""
-    respondent, audit = _writable_row(session, actor, Respondent, respondent_id, "qsip.respondent.not_found")
+    respondent, audit, reason = _writable_row(session, actor, Respondent, respondent_id, "qsip.respondent.not_found",
+                                              reason)
     rating_rows = [
         {**full_image(row), "item": code} for row, code in session.execute(
             sa.select(FeedbackRating, FeedbackItem.code).join(FeedbackItem, FeedbackItem.id == FeedbackRating.item_id)
@@ -353,10 +401,11 @@ def delete_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUI
     session.execute(sa.delete(FeedbackRating).where(FeedbackRating.respondent_id == respondent.id))
     session.delete(respondent)
     session.flush()
-    record(session, actor, "delete", "respondent", respondent_id, before=before)
+    record(session, actor, "delete", "respondent", respondent_id, before=before, reason=reason)
 
 
-def restore_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID) -> Respondent:
+def restore_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UUID,
+                       reason: str | None = None) -> Respondent:
     """Undo a deletion: the questionnaire and its ratings come back with their ids, as one audited change.
 
     Refused when a questionnaire with the same code was typed in the audit meanwhile.
@@ -365,7 +414,7 @@ def restore_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UU
     if "rating_rows" not in image:
         raise ValidationFailed("removals.image_incomplete")
     audit = _audit(session, uuid.UUID(str(image["audit_id"])))
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     code = _text(image.get("code"))
     if code and session.execute(sa.select(Respondent.id).where(
             Respondent.audit_id == audit.id, sa.func.upper(Respondent.code) == code.upper())).first():
@@ -381,7 +430,7 @@ def restore_respondent(*, session: Session, actor: Actor, respondent_id: uuid.UU
                     for row in image["rating_rows"])
     session.flush()
     record(session, actor, "restore", "respondent", respondent.id,
-           after={**full_image(respondent), "ratings": image.get("ratings", {})})
+           after={**full_image(respondent), "ratings": image.get("ratings", {})}, reason=reason)
     return respondent
 
 
@@ -411,25 +460,27 @@ def _clean_barrier(data: BarrierInput) -> dict:
     }
 
 
-def add_barrier(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: BarrierInput) -> Barrier:
+def add_barrier(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: BarrierInput,
+                reason: str | None = None) -> Barrier:
     audit = _audit(session, audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     barrier = Barrier(audit_id=audit.id, **_clean_barrier(data))
     session.add(barrier)
     session.flush()
-    record(session, actor, "create", "barrier", barrier.id, after=barrier)
+    record(session, actor, "create", "barrier", barrier.id, after=barrier, reason=reason)
     return barrier
 
 
-def update_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID, data: BarrierInput) -> Barrier:
-    barrier, audit = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found")
+def update_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID, data: BarrierInput,
+                   reason: str | None = None) -> Barrier:
+    barrier, audit, reason = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found", reason)
     clean = _clean_barrier(data)
-    return _update_row(session, actor, barrier, "barrier", {k: getattr(barrier, k) for k in clean}, clean)
+    return _update_row(session, actor, barrier, "barrier", {k: getattr(barrier, k) for k in clean}, clean, reason)
 
 
-def delete_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> None:
+def delete_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID, reason: str | None = None) -> None:
     """Remove a barrier that has no roadmap action (actions must be removed or moved first)."""
-    barrier, audit = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found")
+    barrier, audit, reason = _writable_row(session, actor, Barrier, barrier_id, "qsip.barrier.not_found", reason)
     n_actions = session.execute(
         sa.select(sa.func.count()).select_from(ImprovementAction).where(ImprovementAction.barrier_id == barrier.id)
     ).scalar_one()
@@ -438,14 +489,14 @@ def delete_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> 
     before = full_image(barrier)
     session.delete(barrier)
     session.flush()
-    record(session, actor, "delete", "barrier", barrier_id, before=before)
+    record(session, actor, "delete", "barrier", barrier_id, before=before, reason=reason)
 
 
-def restore_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) -> Barrier:
+def restore_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID, reason: str | None = None) -> Barrier:
     """Undo a deletion: the barrier comes back with its id; refused when the same barrier was typed again."""
     image = removed_image(session, Barrier, "barrier", uuid.UUID(str(barrier_id)))
     audit = _audit(session, uuid.UUID(str(image["audit_id"])))
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     barrier = rebuild(Barrier, image)
     clean = _clean_barrier(BarrierInput(**{k: getattr(barrier, k) for k in (
         "description", "category", "government_level", "within_control", "priority")}))
@@ -454,7 +505,7 @@ def restore_barrier(*, session: Session, actor: Actor, barrier_id: uuid.UUID) ->
         raise Conflict("removals.barrier.duplicate", description=clean["description"][:80])
     session.add(barrier)
     session.flush()
-    record(session, actor, "restore", "barrier", barrier.id, after=full_image(barrier))
+    record(session, actor, "restore", "barrier", barrier.id, after=full_image(barrier), reason=reason)
     return barrier
 
 
@@ -506,17 +557,17 @@ def _clean_action(session: Session, audit: ServiceAudit, data: ActionInput, *, t
 
 
 def add_action(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: ActionInput,
-               today: date | None = None) -> ImprovementAction:
+               today: date | None = None, reason: str | None = None) -> ImprovementAction:
     """Add a roadmap action answering one of the audit's barriers; its deadline cannot already be past."""
     audit = _audit(session, audit_id)
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     today = today or date.today()
     clean = _clean_action(session, audit, data, today=today, creating=True)
     action = ImprovementAction(audit_id=audit.id, **clean,
                                completed_on=today if clean["status"] == "done" else None)
     session.add(action)
     session.flush()
-    record(session, actor, "create", "improvement_action", action.id, after=action)
+    record(session, actor, "create", "improvement_action", action.id, after=action, reason=reason)
     return action
 
 
@@ -525,9 +576,10 @@ ACTION_FIELDS = ("barrier_id", "description", "deadline", "responsible_governmen
 
 
 def update_action(*, session: Session, actor: Actor, action_id: uuid.UUID, data: ActionInput,
-                  today: date | None = None) -> ImprovementAction:
+                  today: date | None = None, reason: str | None = None) -> ImprovementAction:
     """Follow an action up: status, evidence of the result, deadline; marks the day it was completed."""
-    action, audit = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found")
+    action, audit, reason = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found",
+                                          reason)
     today = today or date.today()
     clean = _clean_action(session, audit, data, today=today, creating=False)
     if clean["status"] == "done":
@@ -535,26 +587,27 @@ def update_action(*, session: Session, actor: Actor, action_id: uuid.UUID, data:
     else:
         clean["completed_on"] = None
     before = {k: getattr(action, k) for k in ACTION_FIELDS}
-    return _update_row(session, actor, action, "improvement_action", before, clean)
+    return _update_row(session, actor, action, "improvement_action", before, clean, reason)
 
 
-def delete_action(*, session: Session, actor: Actor, action_id: uuid.UUID) -> None:
-    action, audit = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found")
+def delete_action(*, session: Session, actor: Actor, action_id: uuid.UUID, reason: str | None = None) -> None:
+    action, audit, reason = _writable_row(session, actor, ImprovementAction, action_id, "qsip.action.not_found",
+                                          reason)
     before = full_image(action)
     session.delete(action)
     session.flush()
-    record(session, actor, "delete", "improvement_action", action_id, before=before)
+    record(session, actor, "delete", "improvement_action", action_id, before=before, reason=reason)
 
 
 def restore_action(*, session: Session, actor: Actor, action_id: uuid.UUID,
-                   today: date | None = None) -> ImprovementAction:
+                   today: date | None = None, reason: str | None = None) -> ImprovementAction:
     """Undo a deletion: the action comes back with its id, status and completion day.
 
     Refused when its barrier is gone or the same action was typed again for that barrier.
     """
     image = removed_image(session, ImprovementAction, "improvement_action", uuid.UUID(str(action_id)))
     audit = _audit(session, uuid.UUID(str(image["audit_id"])))
-    require(actor, "audit.write", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason)
     action = rebuild(ImprovementAction, image)
     barrier = session.get(Barrier, action.barrier_id)
     if barrier is None or barrier.audit_id != audit.id:
@@ -568,16 +621,19 @@ def restore_action(*, session: Session, actor: Actor, action_id: uuid.UUID,
         raise Conflict("removals.action.duplicate", description=action.description[:80])
     session.add(action)
     session.flush()
-    record(session, actor, "restore", "improvement_action", action.id, after=full_image(action))
+    record(session, actor, "restore", "improvement_action", action.id, after=full_image(action), reason=reason)
     return action
 
 
 # ---------------------------------------------------------------------------------------------- validation
 def validate_results(*, session: Session, actor: Actor, audit_id: uuid.UUID, validated_on: date | None,
-                     validated_by: str, today: date | None = None) -> ServiceAudit:
-    """Stage 5: record the closing workshop's validation (date and who) and close the stage."""
+                     validated_by: str, today: date | None = None, reason: str | None = None) -> ServiceAudit:
+    """Stage 5: record the closing workshop's validation (date and who) and close the stage.
+
+    Validating an audit already validated (another date or committee) is a change to it: it needs a reason.
+    """
     audit = _audit(session, audit_id)
-    require(actor, "audit.validate", cluster_id=audit.cluster_id)
+    reason = require_change(session, actor, audit, reason, action="audit.validate")
     today = today or date.today()
     who = _text(validated_by)
     if not who:
@@ -593,7 +649,7 @@ def validate_results(*, session: Session, actor: Actor, audit_id: uuid.UUID, val
     session.add(audit)
     session.flush()
     record(session, actor, "validate", "service_audit", audit.id, before=before,
-           after={"validated_at": audit.validated_at, "validated_by": who})
+           after={"validated_at": audit.validated_at, "validated_by": who}, reason=reason)
     stage = session.execute(
         sa.select(AuditStage).where(AuditStage.audit_id == audit.id, AuditStage.number == VALIDATION_STAGE)
     ).scalar_one_or_none()
@@ -601,7 +657,7 @@ def validate_results(*, session: Session, actor: Actor, audit_id: uuid.UUID, val
         changes: dict[str, object] = {"status": "done", "actual_end": when}
         if stage.actual_start is None or stage.actual_start > when:
             changes["actual_start"] = when
-        update_stage(session=session, actor=actor, stage_id=stage.id, changes=changes)
+        _change_stage(session, actor, stage, changes, reason)  # part of the validation itself
     return audit
 
 
@@ -618,7 +674,7 @@ def start_next_cycle(*, session: Session, actor: Actor, audit_id: uuid.UUID,
     open actions, keeping each action's deadline, so overdue work stays visible in the new cycle.
     """
     previous = _audit(session, audit_id)
-    require(actor, "audit.write", cluster_id=previous.cluster_id)
+    _require_cluster(session, actor, previous.cluster_id)
     year = _year(previous.cycle_year + 1 if cycle_year in (None, "") else cycle_year)
     if year <= previous.cycle_year:
         raise ValidationFailed("qsip.cycle.year_not_after", year=year, previous=previous.cycle_year)

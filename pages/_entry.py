@@ -73,7 +73,7 @@ def handle_batch(batch: object, *, assessment_id, reason: str | None, kind: str 
     def apply(session):
         if kind == "qsip":
             return entry.apply_questionnaire_batch(session=session, actor=actor, audit_id=assessment_id,
-                                                   batch_id=batch["id"], edits=edits, lang=lang)
+                                                   batch_id=batch["id"], edits=edits, reason=reason, lang=lang)
         return entry.apply_batch(session=session, actor=actor, assessment_id=assessment_id, batch_id=batch["id"],
                                  edits=edits, reason=reason, lang=lang)
 

@@ -36,11 +36,11 @@ def _restore(entity: str, session, entity_id: str, reason: str | None) -> Any:
     from assessments import qsip
 
     if entity == "respondent":
-        return qsip.restore_respondent(session=session, actor=actor, respondent_id=entity_id)
+        return qsip.restore_respondent(session=session, actor=actor, respondent_id=entity_id, reason=reason)
     if entity == "barrier":
-        return qsip.restore_barrier(session=session, actor=actor, barrier_id=entity_id)
+        return qsip.restore_barrier(session=session, actor=actor, barrier_id=entity_id, reason=reason)
     if entity == "improvement_action":
-        return qsip.restore_action(session=session, actor=actor, action_id=entity_id)
+        return qsip.restore_action(session=session, actor=actor, action_id=entity_id, reason=reason)
     raise KeyError(entity)
 
 

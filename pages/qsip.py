@@ -151,9 +151,26 @@ for column, row in zip(steps, stages.to_dict("records")):
     marker = ":material/arrow_forward: " if row["number"] == number and row["status"] != "done" else ""
     column.markdown(f"{marker}{STATUS_ICON[row['status']]} **{row['number']}.** {t('qsip.stage_status.' + row['status'])}")
     column.caption(plain(stage_name(row)))
-if pd.notna(audit["validated_at"]):
+validated = pd.notna(audit["validated_at"])
+if validated:
     st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
-                 who=plain(audit["validated_by"])))
+                 who=plain(audit["validated_by"])), icon=":material/lock:")
+# A validated audit is locked: each tab where changes are made asks for the reason, which every change made
+# there is saved and audited with (the services refuse a change without it, and what was typed stays).
+reasons: dict[str, str | None] = {}
+
+
+def change_reason(place: str) -> str | None:
+    """On a validated audit this person may change, the reason field of one tab (None elsewhere)."""
+    if not (writable and validated):
+        return None
+    st.info(t("qsip_lock.locked"), icon=":material/lock:")
+    typed = st.text_input(t("qsip_lock.reason"), key=f"qsip_lock.reason.{place}.{audit_id}",
+                          max_chars=service.REASON_LIMIT, help=t("qsip_lock.reason_help"))
+    reasons[place] = (typed or "").strip() or None
+    return reasons[place]
+
+
 if int(audit["n_overdue"]):
     st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
 
@@ -163,6 +180,7 @@ if int(audit["n_overdue"]):
 ], key="qsip.tab", on_change="rerun")  # keyed: a save and rerun stays on the tab the facilitator is using
 
 # ------------------------------------------------------------------------------------ stages
+        change_reason("stages")
 with tab_stages:
     show_flash("stages")
     if writable:
@@ -189,7 +207,8 @@ with tab_stages:
         )
         if st.button(t("qsip.stages.save"), type="primary", key="qsip.stages_save"):
             rows = edited.assign(id=stages["id"].values).to_dict("records")
-            changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows))
+            changed = save(lambda s: service.apply_stage_rows(session=s, actor=ui.actor(), audit_id=audit_id, rows=rows,
+                                                              reason=reasons.get("stages")))
             if changed is not None:
                 st.session_state["qsip.flash"] = ("stages", t("qsip.stages.saved", count=changed))
                 st.rerun()
@@ -209,15 +228,21 @@ with tab_feedback:
                   managers=counts["manager"]))
     show_flash("feedback")
     if writable:
-        removals.undo_offer(f"qsip.respondent.{audit_id}")
+        removals.undo_offer(f"qsip.respondent.{audit_id}", reason=feedback_reason)
         st.caption(t("qsip.feedback.caption"))
         # the questionnaire owns the keyboard in the browser: the next one can be typed at once, nothing is lost
-        entry_ui.surface(key=f"qsip.entry.{audit_id}", assessment_id=audit_id, editable=True, reason=None,
-                         kind="qsip", data=entry_ui.questionnaire_data(items))
+        entry_ui.surface(key=f"qsip.entry.{audit_id}", assessment_id=audit_id, editable=entry_open,
+                         reason=feedback_reason, can_unlock=validated, kind="qsip",
+                         data=entry_ui.questionnaire_data(items))
 
+    feedback_reason = change_reason("feedback")
+    # a validated audit takes typing only once the reason is given (the grid keeps what is typed meanwhile)
+    entry_open = not validated or bool(feedback_reason)
     entered = ui.read(queries.respondents, audit_id)
     if not entered.empty:
         st.markdown(f"**{t('qsip.feedback.entered')}**")
+        if not entry_open:
+            st.caption(t("qsip_lock.entry_locked"))
         shown = entered.assign(
             respondent_type=entered["respondent_type"].map(lambda v: t(f"qsip.type.{v}")),
             sex=entered["sex"].map(lambda v: t(f"sex.{v}")),
@@ -231,8 +256,9 @@ with tab_feedback:
         if writable:
             with st.expander(t("qsip.feedback.correct")):
                 st.caption(t("qsip.feedback.correct_help"))
-                entry_ui.surface(key=f"qsip.grid.{audit_id}", assessment_id=audit_id, editable=True, reason=None,
-                                 kind="qsip", data=entry_ui.questionnaire_grid_data(
+                entry_ui.surface(key=f"qsip.grid.{audit_id}", assessment_id=audit_id, editable=entry_open,
+                                 reason=feedback_reason, can_unlock=validated, kind="qsip",
+                                 data=entry_ui.questionnaire_grid_data(
                                      items, entered, ui.read(queries.ratings, audit_id, with_previous_cycles=False)))
             with st.expander(t("qsip.feedback.delete")):
                 labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
@@ -247,7 +273,8 @@ with tab_feedback:
                     losses=t("removals.n_ratings", n=n_ratings) if n_ratings else None,
                     pressed=st.button(t("common.delete"), key="qsip.delete_respondent_button"),
                     removed=t("qsip.feedback.deleted"),
-                    remove=lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed))
+                    remove=lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed,
+                                                               reason=feedback_reason))
 
 # ------------------------------------------------------------------------------------ results
 with tab_results:
@@ -372,14 +399,17 @@ def barrier_form(key: str, existing: dict | None) -> None:
         data = service.BarrierInput(description=description, category=category, government_level=level,
                                     within_control=within, priority=priority)
         save_form("barrier", existing, place="barriers", updated="qsip.barrier.updated", added="qsip.barrier.added",
-                  update=lambda s, i: service.update_barrier(session=s, actor=ui.actor(), barrier_id=i, data=data),
-                  add=lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data))
+                  update=lambda s, i: service.update_barrier(session=s, actor=ui.actor(), barrier_id=i, data=data,
+                                                             reason=reason),
+                  add=lambda s: service.add_barrier(session=s, actor=ui.actor(), audit_id=audit_id, data=data,
+                                                    reason=reason))
 
 
 with tab_barriers:
     show_flash("barriers")
+        reason = reasons.get("barriers")
     if writable:
-        removals.undo_offer(f"qsip.barrier.{audit_id}")
+        removals.undo_offer(f"qsip.barrier.{audit_id}", reason=change_reason("barriers"))
     if barriers.empty:
         st.info(t("qsip.barrier.none"))
     else:
@@ -396,7 +426,8 @@ with tab_barriers:
             barrier_form("qsip.barrier_add_form", None)
     if writable and not barriers.empty:
         edit_section("barrier", barriers, barrier_form, title="qsip.barrier.edit_title", pick="qsip.barrier.pick",
-                     delete=lambda s, i: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=i),
+                     delete=lambda s, i: service.delete_barrier(session=s, actor=ui.actor(), barrier_id=i,
+                                                                reason=reasons.get("barriers")),
                      deleted="qsip.barrier.deleted", entity="barrier")
 
 # ------------------------------------------------------------------------------------ roadmap
@@ -437,14 +468,17 @@ def action_form(key: str, existing: dict | None) -> None:
                                    responsible_government_id=government, status=status, quick_win=quick_win,
                                    evidence=evidence)
         save_form("action", existing, place="roadmap", updated="qsip.action.updated", added="qsip.action.added",
-                  update=lambda s, i: service.update_action(session=s, actor=ui.actor(), action_id=i, data=data),
-                  add=lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data))
+                  update=lambda s, i: service.update_action(session=s, actor=ui.actor(), action_id=i, data=data,
+                                                            reason=reason),
+                  add=lambda s: service.add_action(session=s, actor=ui.actor(), audit_id=audit_id, data=data,
+                                                   reason=reason))
 
 
 with tab_roadmap:
     show_flash("roadmap")
+        reason = reasons.get("roadmap")
     if writable:
-        removals.undo_offer(f"qsip.action.{audit_id}")
+        removals.undo_offer(f"qsip.action.{audit_id}", reason=change_reason("roadmap"))
     if actions.empty:
         st.info(t("qsip.action.none"))
     else:
@@ -477,7 +511,8 @@ with tab_roadmap:
             action_form("qsip.action_add_form", None)
     if writable and not actions.empty:
         edit_section("action", actions, action_form, title="qsip.action.edit_title", pick="qsip.action.pick",
-                     delete=lambda s, i: service.delete_action(session=s, actor=ui.actor(), action_id=i),
+                     delete=lambda s, i: service.delete_action(session=s, actor=ui.actor(), action_id=i,
+                                                               reason=reasons.get("roadmap")),
                      deleted="qsip.action.deleted", entity="improvement_action")
 
 # ------------------------------------------------------------------------------------ validation and next cycle
@@ -489,11 +524,15 @@ def validation_form() -> None:
                                         else ui.actor().full_name)
         if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
             if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
-                                                       validated_on=validated_on, validated_by=validated_by).id,
+                                                       validated_on=validated_on, validated_by=validated_by,
+                                                       reason=reason).id,
                     success="qsip.validation.done", place="cycle"):
                 st.rerun()
 
 
+        # validating again (another date or committee) changes a validated audit: it takes a reason
+        reason = st.text_input(t("qsip_lock.reason"), max_chars=service.REASON_LIMIT, help=t("qsip_lock.reason_help"),
+                               key=f"qsip_lock.reason.cycle.{audit_id}") if validated else None
 def next_cycle_form() -> None:
     with st.form("qsip.cycle_form"):
         next_year = st.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
@@ -513,7 +552,7 @@ with tab_cycle:
     if can_validate:
         st.caption(t("qsip.validation.caption"))
         validation_form()
-    elif pd.notna(audit["validated_at"]):
+    elif validated:
         st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
                      who=plain(audit["validated_by"])))
     if writable:
