@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import streamlit as st
 
-from assessments import progress, progress_sheets
+from assessments import pdf_sheets, progress, progress_sheets
 from assessments.i18n import LANGUAGES, translator
 from pages import _progress_filters as filters_widget
 from pages import ui
@@ -84,9 +85,28 @@ page_html = progress_sheets.sheet_html(sheet, sheet_lang)
 name = labels.get(chosen, "sheet")
 safe_name = "".join(c if c.isalnum() else "_" for c in name)[:60]
 with page_controls:
-    st.download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
-                       file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html", mime="text/html",
-                       key="sheets.download")
+    # the A4 PDF is made here, with no browser and no network (assessments/pdf_sheets.py)
+    pdf_file = f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.pdf"
+    pdf_buttons = st.columns(3)
+    if kind == "government":
+        pdf_buttons[0].download_button(
+            t("print.download.government"), type="primary", key="sheets.download_pdf", mime="application/pdf",
+            file_name=pdf_file, data=ui.read(pdf_sheets.government_pdf, chosen, from_round, to_round, sheet_lang,
+                                             date.today()))
+    else:
+        pdf_buttons[0].download_button(
+            t("print.download.cluster"), type="primary", key="sheets.download_pdf", mime="application/pdf",
+            file_name=pdf_file, data=ui.read(pdf_sheets.cluster_pdf, chosen, from_round, to_round, sheet_lang,
+                                             date.today()))
+        pdf_buttons[1].download_button(
+            t("print.download.pack"), key="sheets.download_pack", mime="application/pdf",
+            file_name=f"{ts('progress.sheet.file')}_{safe_name}_{ts('print.file.pack')}_{sheet_lang}.pdf",
+            data=functools.partial(pdf_sheets.cluster_pdf, chosen, from_round, to_round, sheet_lang, date.today(),
+                                   with_governments=True))
+    pdf_buttons[2].download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
+                                   file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html",
+                                   mime="text/html", key="sheets.download")
+    st.caption(t("print.download.caption"))
     st.caption(t("progress.sheet.print_hint"))
     st.divider()
 
