@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from assessments import text as text_rules
 from assessments.access import WRITE_ACTIONS, Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from assessments.scoring import validate_score
-from db.audit import record
+from db.audit import record, record_many
 from db.engine import read_session
 from db.instruments import default_instrument_id, read_focas, store_focas
 from db.models import (
@@ -705,6 +706,82 @@ def invalid_cells(
     return bad
 
 
+class StoredScore(NamedTuple):
+    id: uuid.UUID
+    score: int
+
+
+class ScoreWrite(NamedTuple):
+    """One participant score to write: ``row`` is what is stored (None: nothing), ``new`` None deletes it."""
+    participant_id: uuid.UUID
+    indicator_id: uuid.UUID
+    row: StoredScore | None
+    new: int | None
+    snapshot: dict  # what the audit row names: assessment, area, participant code, indicator code
+
+
+def stored_scores(session: Session, assessment_id: uuid.UUID, participant_ids, indicator_ids
+                  ) -> dict[tuple[uuid.UUID, uuid.UUID], StoredScore]:
+    """The stored scores of these cells, locked for this transaction (PostgreSQL), in one SELECT."""
+    table = ParticipantScore.__table__
+    rows = session.execute(
+        sa.select(table.c.id, table.c.participant_id, table.c.indicator_id, table.c.score).where(
+            table.c.assessment_id == assessment_id,
+            table.c.participant_id.in_(list(participant_ids)),
+            table.c.indicator_id.in_(list(indicator_ids)),
+        ).with_for_update()
+    ).all()
+    return {(participant_id, indicator_id): StoredScore(row_id, score)
+            for row_id, participant_id, indicator_id, score in rows}
+
+
+def write_scores(session: Session, actor: Actor, assessment_id: uuid.UUID, writes: Sequence[ScoreWrite], *,
+                 reason: str | None) -> None:
+    """Store checked score writes in a few statements: one multi-row INSERT, one executemany UPDATE,
+    one DELETE, and their audit rows (one per cell, one data-version bump) through ``record_many``.
+
+    ORM objects of these rows already in the session are refreshed (updated) or dropped (deleted).
+    Raises IntegrityError when another save inserted one of the cells meanwhile.
+    """
+    if not writes:
+        return
+    table = ParticipantScore.__table__
+    stamp = utcnow()
+    inserts, updates, deletes, events = [], [], [], []
+    for write in writes:
+        if write.row is None:
+            row_id = uuid.uuid4()
+            inserts.append({"id": row_id, "assessment_id": assessment_id, "participant_id": write.participant_id,
+                            "indicator_id": write.indicator_id, "score": write.new, "created_at": stamp,
+                            "updated_at": stamp})
+            events.append({"action": "create", "entity": "participant_score", "entity_id": row_id,
+                           "after": {**write.snapshot, "score": write.new}, "reason": reason})
+        elif write.new is None:
+            deletes.append(write.row.id)
+            events.append({"action": "delete", "entity": "participant_score", "entity_id": write.row.id,
+                           "before": {**write.snapshot, "score": write.row.score}, "reason": reason})
+        else:
+            updates.append({"row_id": write.row.id, "new_score": write.new, "stamp": stamp})
+            events.append({"action": "update", "entity": "participant_score", "entity_id": write.row.id,
+                           "before": {**write.snapshot, "score": write.row.score},
+                           "after": {**write.snapshot, "score": write.new}, "reason": reason})
+    session.flush()  # people typed into the register in the same transaction exist before their scores
+    if inserts:
+        session.execute(sa.insert(table), inserts)
+    if updates:
+        session.execute(sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                        .values(score=sa.bindparam("new_score"), updated_at=sa.bindparam("stamp")), updates)
+    if deletes:
+        session.execute(sa.delete(table).where(table.c.id.in_(deletes)))
+    touched, gone = {u["row_id"] for u in updates}, set(deletes)
+    for held in [obj for obj in session.identity_map.values() if isinstance(obj, ParticipantScore)]:
+        if held.id in gone:
+            session.expunge(held)
+        elif held.id in touched:
+            session.expire(held)
+    record_many(session, actor, events)
+
+
 def apply_grid_edits(
     *,
     session: Session,
@@ -749,16 +826,7 @@ def apply_grid_edits(
         (as_uuid(pid, not_found_key="focas.participant.not_found"), code): stored_score(value)
         for pid, row in expected.items() for code, value in row.items()
     }
-    current = {
-        (row.participant_id, row.indicator_id): row
-        for row in session.execute(
-            sa.select(ParticipantScore).where(
-                ParticipantScore.assessment_id == assessment.id,
-                ParticipantScore.participant_id.in_({pid for pid, _ in cells}),
-                ParticipantScore.indicator_id.in_(list(indicators.values())),
-            ).with_for_update()
-        ).scalars()
-    }
+    current = stored_scores(session, assessment.id, {pid for pid, _ in cells}, indicators.values())
     writes, conflicts, unchanged = [], [], 0
     for (participant_id, code), new in cells.items():
         row = current.get((participant_id, indicators[code]))
@@ -768,28 +836,13 @@ def apply_grid_edits(
         elif (participant_id, code) in expected_cells and expected_cells[(participant_id, code)] != now:
             conflicts.append(f"{participants[participant_id].code} · {code} = {'—' if now is None else now}")
         else:
-            writes.append((participant_id, code, row, new))
+            writes.append(ScoreWrite(participant_id, indicators[code], row, new, {
+                "assessment_id": str(assessment.id), "area": area_code,
+                "participant": participants[participant_id].code, "indicator": code}))
     if conflicts:
         raise Conflict("focas.conflict", cells="; ".join(conflicts[:5]), n=len(conflicts))
-    for participant_id, code, row, new in writes:
-        snapshot = {"assessment_id": assessment.id, "area": area_code,
-                    "participant": participants[participant_id].code, "indicator": code}
-        if row is None:
-            row = ParticipantScore(assessment_id=assessment.id, participant_id=participant_id,
-                                   indicator_id=indicators[code], score=new)
-            session.add(row)
-            record(session, actor, "create", "participant_score", row.id, after={**snapshot, "score": new},
-                   reason=reason)
-        elif new is None:
-            session.delete(row)
-            record(session, actor, "delete", "participant_score", row.id, before={**snapshot, "score": row.score},
-                   reason=reason)
-        else:
-            record(session, actor, "update", "participant_score", row.id,
-                   before={**snapshot, "score": row.score}, after={**snapshot, "score": new}, reason=reason)
-            row.score = new
     try:
-        session.flush()
+        write_scores(session, actor, assessment.id, writes, reason=reason)
     except IntegrityError:
         # another save inserted the same cell between our read and our write
         raise Conflict("focas.conflict", cells="—", n=len(writes)) from None
