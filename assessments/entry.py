@@ -314,7 +314,6 @@ def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, an
             answers[edit.cell] = _saved(value)
         if new == now:
             continue
-    reason: str | None = None,
         code, _ = codes_by_id[indicator_id]
         snapshot = {"assessment_id": assessment.id, "indicator": code}
         after = {**snapshot, "score": new["a"], "evidence": new["e"]}
@@ -334,9 +333,9 @@ def apply_questionnaire_batch(
     session: Session,
     actor: Actor,
     audit_id: object,
-    reason = qsip.require_change(session, actor, audit, reason)
     batch_id: object,
     edits: Sequence[CellEdit],
+    reason: str | None = None,
     lang: str = "es",
 ) -> dict:
     """Apply questionnaires typed into a QSIP audit's entry surface: ``r|<new respondent id>`` cells.
@@ -356,6 +355,7 @@ def apply_questionnaire_batch(
     audit = session.get(ServiceAudit, audit_uuid)
     if audit is None:
         raise NotFound("qsip.audit.not_found")
+    reason = qsip.require_change(session, actor, audit, reason)
     answers: dict[str, dict] = {}
     corrections = [edit for edit in edits if edit.cell.startswith("q|")]
     if corrections:

@@ -155,6 +155,9 @@ validated = pd.notna(audit["validated_at"])
 if validated:
     st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
                  who=plain(audit["validated_by"])), icon=":material/lock:")
+if int(audit["n_overdue"]):
+    st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
+
 # A validated audit is locked: each tab where changes are made asks for the reason, which every change made
 # there is saved and audited with (the services refuse a change without it, and what was typed stays).
 reasons: dict[str, str | None] = {}
@@ -171,19 +174,16 @@ def change_reason(place: str) -> str | None:
     return reasons[place]
 
 
-if int(audit["n_overdue"]):
-    st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
-
 (tab_stages, tab_feedback, tab_results, tab_barriers, tab_roadmap, tab_cycle) = st.tabs([
     t("qsip.tab.stages"), t("qsip.tab.feedback"), t("qsip.tab.results"), t("qsip.tab.barriers"),
     t("qsip.tab.roadmap"), t("qsip.tab.cycle"),
 ], key="qsip.tab", on_change="rerun")  # keyed: a save and rerun stays on the tab the facilitator is using
 
 # ------------------------------------------------------------------------------------ stages
-        change_reason("stages")
 with tab_stages:
     show_flash("stages")
     if writable:
+        change_reason("stages")
         st.caption(t("qsip.stages.caption"))  # how to edit: only for those who may
         date_columns = ["planned_start", "planned_end", "actual_start", "actual_end"]
         edited = st.data_editor(
@@ -227,22 +227,22 @@ with tab_feedback:
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
     show_flash("feedback")
+    feedback_reason = change_reason("feedback")
+    # a validated audit takes typing only once the reason is given (the grid keeps what is typed meanwhile)
+    entry_open = not validated or bool(feedback_reason)
     if writable:
         removals.undo_offer(f"qsip.respondent.{audit_id}", reason=feedback_reason)
         st.caption(t("qsip.feedback.caption"))
+        if not entry_open:
+            st.caption(t("qsip_lock.entry_locked"))
         # the questionnaire owns the keyboard in the browser: the next one can be typed at once, nothing is lost
         entry_ui.surface(key=f"qsip.entry.{audit_id}", assessment_id=audit_id, editable=entry_open,
                          reason=feedback_reason, can_unlock=validated, kind="qsip",
                          data=entry_ui.questionnaire_data(items))
 
-    feedback_reason = change_reason("feedback")
-    # a validated audit takes typing only once the reason is given (the grid keeps what is typed meanwhile)
-    entry_open = not validated or bool(feedback_reason)
     entered = ui.read(queries.respondents, audit_id)
     if not entered.empty:
         st.markdown(f"**{t('qsip.feedback.entered')}**")
-        if not entry_open:
-            st.caption(t("qsip_lock.entry_locked"))
         shown = entered.assign(
             respondent_type=entered["respondent_type"].map(lambda v: t(f"qsip.type.{v}")),
             sex=entered["sex"].map(lambda v: t(f"sex.{v}")),
@@ -398,6 +398,7 @@ def barrier_form(key: str, existing: dict | None) -> None:
     if submitted:
         data = service.BarrierInput(description=description, category=category, government_level=level,
                                     within_control=within, priority=priority)
+        reason = reasons.get("barriers")
         save_form("barrier", existing, place="barriers", updated="qsip.barrier.updated", added="qsip.barrier.added",
                   update=lambda s, i: service.update_barrier(session=s, actor=ui.actor(), barrier_id=i, data=data,
                                                              reason=reason),
@@ -407,7 +408,6 @@ def barrier_form(key: str, existing: dict | None) -> None:
 
 with tab_barriers:
     show_flash("barriers")
-        reason = reasons.get("barriers")
     if writable:
         removals.undo_offer(f"qsip.barrier.{audit_id}", reason=change_reason("barriers"))
     if barriers.empty:
@@ -467,6 +467,7 @@ def action_form(key: str, existing: dict | None) -> None:
         data = service.ActionInput(barrier_id=barrier_id, description=description, deadline=deadline,
                                    responsible_government_id=government, status=status, quick_win=quick_win,
                                    evidence=evidence)
+        reason = reasons.get("roadmap")
         save_form("action", existing, place="roadmap", updated="qsip.action.updated", added="qsip.action.added",
                   update=lambda s, i: service.update_action(session=s, actor=ui.actor(), action_id=i, data=data,
                                                             reason=reason),
@@ -476,7 +477,6 @@ def action_form(key: str, existing: dict | None) -> None:
 
 with tab_roadmap:
     show_flash("roadmap")
-        reason = reasons.get("roadmap")
     if writable:
         removals.undo_offer(f"qsip.action.{audit_id}", reason=change_reason("roadmap"))
     if actions.empty:
@@ -522,6 +522,9 @@ def validation_form() -> None:
         validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
         validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] if isinstance(audit["validated_by"], str)
                                         else ui.actor().full_name)
+        # validating again (another date or committee) changes a validated audit: it takes a reason
+        reason = st.text_input(t("qsip_lock.reason"), max_chars=service.REASON_LIMIT, help=t("qsip_lock.reason_help"),
+                               key=f"qsip_lock.reason.cycle.{audit_id}") if validated else None
         if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
             if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
                                                        validated_on=validated_on, validated_by=validated_by,
@@ -530,9 +533,6 @@ def validation_form() -> None:
                 st.rerun()
 
 
-        # validating again (another date or committee) changes a validated audit: it takes a reason
-        reason = st.text_input(t("qsip_lock.reason"), max_chars=service.REASON_LIMIT, help=t("qsip_lock.reason_help"),
-                               key=f"qsip_lock.reason.cycle.{audit_id}") if validated else None
 def next_cycle_form() -> None:
     with st.form("qsip.cycle_form"):
         next_year = st.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
