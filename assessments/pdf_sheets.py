@@ -425,6 +425,15 @@ def government_story(data: GovernmentPrint, lang: str, today: date) -> list:
     return keep_within(story, PAGE_HEIGHT - 2 * MARGIN)
 
 
+def natural_height(story: list, frame_width: float = CONTENT_WIDTH) -> float:
+    """The height ``story`` takes at full size (a one-page sheet is only shrunk when this exceeds the page)."""
+    flowables = story[0]._content if len(story) == 1 and hasattr(story[0], "_content") else story
+    total = 0.0
+    for flowable in flowables:
+        total += flowable.wrap(frame_width, PAGE_HEIGHT)[1] + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+    return total
+
+
 def render_government(data: GovernmentPrint, lang: str, *, today: date | None = None) -> bytes:
     today = today or date.today()
     t = translator(lang)
@@ -566,4 +575,4 @@ def cluster_pdf(cluster_id: str, from_round: str = "baseline", to_round: str = "
 
 __all__ = ["ChartRow", "ClusterPrint", "GovernmentPrint", "Workshop", "bar_chart", "chart_strings", "cluster_chart",
            "cluster_pdf", "cluster_print", "government_chart", "government_pdf", "government_print",
-           "render_cluster", "render_government"]
+           "natural_height", "render_cluster", "render_government"]

@@ -255,7 +255,27 @@ def remember_place(nav: dict) -> None:
 
 def scores_section() -> None:
     st.caption(t("focas.scores.surface_caption", scale=scale_text))
+    paper_sheets()
     score_surface()
+
+
+def paper_sheets() -> None:
+    """Scoring sheets to print for a room that scores on paper first (the PDF is built when clicked)."""
+    import functools
+
+    from assessments import pdf_forms
+
+    with st.expander(t("print.download.scoring_title"), icon=":material/print:"):
+        st.caption(t("print.download.scoring_caption"))
+        left, right = st.columns(2)
+        left.download_button(
+            t("print.download.scoring", n=pdf_forms.BLANK_SETS), key="focas.print.scoring", mime="application/pdf",
+            file_name=f"{t('print.file.scoring')}_{header['round']}_{lang}.pdf",
+            data=functools.partial(pdf_forms.scoring_pdf, str(assessment_id), lang))
+        right.download_button(
+            t("print.download.scoring_blank"), key="focas.print.scoring_blank", mime="application/pdf",
+            file_name=f"{t('print.file.scoring')}_{header['round']}_{lang}_0.pdf",
+            data=functools.partial(pdf_forms.scoring_pdf, str(assessment_id), lang, blank_sets=1, blank_only=True))
 
 
 @st.fragment

@@ -152,6 +152,16 @@ if writable and not members.empty:
 # --- meetings -----------------------------------------------------------------------------------
 st.subheader(t("gcd.meetings"))
 st.caption(t("gcd.meetings_help"))
+with st.expander(t("print.download.minutes_title"), icon=":material/print:"):  # minutes to fill in the room
+    import functools
+
+    from assessments import pdf_forms
+
+    minutes_kind = st.selectbox(t("gcd.col.kind"), options=list(rules.MEETING_KINDS), key="gcd.print.kind",
+                                format_func=lambda k: t(f"gcd.kind.{k}"))
+    st.download_button(t("print.download.minutes"), key="gcd.print.minutes", mime="application/pdf",
+                       file_name=f"{t('print.file.minutes')}_{department}_{period}_{minutes_kind}_{lang}.pdf",
+                       data=functools.partial(pdf_forms.minutes_pdf, department, period, lang, minutes_kind))
 meetings = ui.read(gcd.meetings, department, period)
 missing = ui.read(gcd.missing_meetings, department, period)
 if missing:

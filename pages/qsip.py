@@ -223,6 +223,16 @@ with tab_stages:
 # ------------------------------------------------------------------------------------ feedback entry
 items = ui.read(queries.feedback_items, audit_id)
 with tab_feedback:
+    with st.expander(t("print.download.questionnaire_title"), icon=":material/print:"):  # paper first, typed later
+        import functools
+
+        from assessments import pdf_forms
+
+        for column, kind in zip(st.columns(2), pdf_forms.RESPONDENT_TYPES):
+            column.download_button(
+                t(f"print.download.questionnaire.{kind}"), key=f"qsip.print.{kind}", mime="application/pdf",
+                file_name=f"{t('print.file.questionnaire')}_{t('qsip.type.' + kind).lower()}_{lang}.pdf",
+                data=functools.partial(pdf_forms.questionnaire_pdf, str(audit_id), kind, lang))
     counts = ui.read(queries.respondent_counts, audit_id)
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
