@@ -1,9 +1,11 @@
 """User accounts: the first administrator, users and their clusters, login with lockout, session expiry.
 
 Passwords are hashed with argon2id (argon2-cffi) and never stored, logged or audited in clear; the
-audit trail records account changes without the hash. Login takes about the same time whether or
-not the username exists (a dummy hash is verified), and five failures within fifteen minutes lock
-the account for fifteen minutes (counted from the audit trail, so the lock holds across processes).
+audit trail records account changes without the hash; zxcvbn refuses common and guessable passwords.
+Login does the same work and gives the same answer whether or not the username exists (a dummy hash
+is verified). Failures are counted from the audit trail (so limits hold across processes) per account
+and client, per client, and per account from new clients; attempts refused by a lock do not extend it,
+and an administrator can lift an account's locks (see "Login throttling" below).
 Deactivating an account or resetting its password revokes its saved logins (assessments/auth_sessions.py).
 """
 
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import os
 import re
 import secrets
 import sys
 import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -26,16 +30,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from zxcvbn import zxcvbn
 
 from assessments.access import ROLE_ORDER, SYSTEM, Actor, require
 from assessments.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from db.audit import record
+from assessments.text import clean_field
+from db.audit import bump_data_version, record
 from db.engine import read_session
 from db.models import AppMeta, AuditEvent, AuthSession, Cluster, UserAccount, UserCluster
 
 MIN_PASSWORD_LENGTH = 8
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+MAX_PASSWORD_LENGTH = 256
+MIN_PASSWORD_SCORE = 3     # zxcvbn: 3 = "safely unguessable" (about 10^8 guesses and more)
+ZXCVBN_PREFIX = 100
+APP_WORDS = ("focas", "qsip", "peru", "perú", "contraseña", "clave")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")  # "@": SSO accounts are e-mail addresses
 DEMO_KEY = "demo_database"
 FIRST_ADMIN_KEY = "first_admin"
@@ -103,13 +111,30 @@ def _clean_username(username: str | None) -> str:
     return name
 
 
-def _check_password(password: str | None, username: str) -> str:
-    password = password or ""
+def _check_password(password: str | None, username: str, full_name: str = "") -> str:
+    """Refuse a password that is short, the username, holds control or invisible characters, or that zxcvbn
+    (Dropbox's strength estimator, with its lists of leaked passwords, names, words and keyboard patterns)
+    scores below ``MIN_PASSWORD_SCORE``: ``12345678``, ``password``, ``qwertyuiop``, all spaces, ``Password1!``."""
+    password = password if isinstance(password, str) else ""
+    if any(unicodedata.category(ch).startswith("C") for ch in password):
+        raise ValidationFailed("login_abuse.password_control")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed("access.password_too_short", min=MIN_PASSWORD_LENGTH)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed("login_abuse.password_too_long", max=MAX_PASSWORD_LENGTH)
     if password.strip().lower() == username.lower():
         raise ValidationFailed("access.password_is_username")
+    if password_score(password, username, full_name) < MIN_PASSWORD_SCORE:
+        raise ValidationFailed("login_abuse.password_weak")
     return password
+
+
+def password_score(password: str, username: str = "", full_name: str = "") -> int:
+    """zxcvbn's 0-4 score of ``password``, knowing the account's own words (its username and name, the app's
+    name) as an attacker would; only the first ``ZXCVBN_PREFIX`` characters are scored (as zxcvbn advises:
+    its matching grows fast with length, and so long a password is not guessable anyway)."""
+    own_words = [w for w in re.split(r"[\s._@-]+", f"{username} {full_name}".lower()) if len(w) > 1]
+    return zxcvbn(password[:ZXCVBN_PREFIX], user_inputs=[username.lower(), *own_words, *APP_WORDS])["score"]
 
 
 def _check_role(role: str | None) -> str:
@@ -245,7 +270,7 @@ def create_first_admin(*, session: Session, username: str, password: str, full_n
     brings the one-time ``setup_code`` printed on the server's console."""
     _check_first_admin_client(client_ip, setup_code)
     name = _clean_username(username)
-    password = _check_password(password, name)
+    password = _check_password(password, name, full_name)
     real = session.execute(
         sa.select(sa.func.count()).select_from(UserAccount).where(UserAccount.is_demo.is_(False))
     ).scalar_one()
@@ -258,7 +283,8 @@ def create_first_admin(*, session: Session, username: str, password: str, full_n
             session.flush()
     except IntegrityError:
         raise Conflict("access.first_admin_exists") from None
-    user = UserAccount(username=name, full_name=(full_name or "").strip(), password_hash=hash_password(password),
+    user = UserAccount(username=name, full_name=clean_field(full_name, "account.full_name"),
+                       password_hash=hash_password(password),
                        role="admin", active=True, is_demo=False)
     session.add(user)
     session.flush()
@@ -278,12 +304,13 @@ def create_user(*, session: Session, actor: Actor, username: str, password: str,
                 full_name: str = "", cluster_ids=()) -> UserAccount:
     require(actor, "user.write")
     name = _clean_username(username)
-    password = _check_password(password, name)
+    password = _check_password(password, name, full_name)
     role = _check_role(role)
     clusters = _check_clusters(session, cluster_ids) if role == "facilitator" else []
     if session.execute(sa.select(UserAccount.id).where(UserAccount.username == name)).scalar() is not None:
         raise ValidationFailed("access.username_taken", username=name)
-    user = UserAccount(username=name, full_name=(full_name or "").strip(), password_hash=hash_password(password),
+    user = UserAccount(username=name, full_name=clean_field(full_name, "account.full_name"),
+                       password_hash=hash_password(password),
                        role=role, active=True, is_demo=False)
     session.add(user)
     session.flush()
@@ -313,7 +340,7 @@ def update_user(*, session: Session, actor: Actor, user_id: uuid.UUID, full_name
         if _active_admins(session) <= 1:
             raise ValidationFailed("access.last_admin")
     if full_name is not None:
-        user.full_name = full_name.strip()
+        user.full_name = clean_field(full_name, "account.full_name")
     user.role = new_role
     user.active = new_active
     user.updated_at = _now()
@@ -340,7 +367,7 @@ def set_password(*, session: Session, actor: Actor, user_id: uuid.UUID, password
     user = session.get(UserAccount, user_id)
     if user is None:
         raise NotFound("access.no_such_user")
-    user.password_hash = hash_password(_check_password(password, user.username))
+    user.password_hash = hash_password(_check_password(password, user.username, user.full_name))
     user.updated_at = _now()
     session.add(user)
     # whoever may have known the old password (or holds a cookie from it) is signed out everywhere
@@ -360,7 +387,7 @@ def change_own_password(*, session: Session, actor: Actor, current: str, new: st
         raise NotFound("access.no_such_user")
     if not _verify(user.password_hash, current or ""):
         raise ValidationFailed("access.wrong_current_password")
-    user.password_hash = hash_password(_check_password(new, user.username))
+    user.password_hash = hash_password(_check_password(new, user.username, user.full_name))
     user.updated_at = _now()
     session.add(user)
     revoke_user_sessions(session=session, user_id=user.id, reason="own_password", keep=keep_saved_login)
@@ -371,7 +398,8 @@ def change_own_password(*, session: Session, actor: Actor, current: str, new: st
 # Login, logout, expiry
 
 
-# What a login attempt produced: the actor, or the catalog key of why it was refused.
+# What a login attempt produced: the actor, or the catalog key of why it was refused. Every refusal of a
+# password login carries the same key (unknown name, wrong password, locked, throttled, inactive).
 @dataclass(frozen=True)
 class LoginResult:
     actor: Actor | None
@@ -379,42 +407,185 @@ class LoginResult:
     params: tuple = ()
 
 
-def _recent_failures(session: Session, username: str, now: datetime) -> int:
-    since = now - LOCKOUT
-    # a login resumed from a saved cookie proves no password, so it does not reset the count
-    last_success = session.execute(
+# Login throttling. Every password attempt is in the audit trail with the client it came from
+# (``client_key``: "local" for this machine, an IPv4 address, an IPv6 /64), so the limits hold across
+# processes and restarts; the failures that count are the ones whose password was actually checked:
+# an attempt refused because of a lock is recorded but neither counts nor extends the lock.
+#   * account + client: MAX_FAILED_LOGINS failures within LOCKOUT lock that account *from that client*
+#     for LOCKOUT after the failure that reached the limit; a password login from that client resets it.
+#   * client: CLIENT_MAX_FAILURES failures within LOCKOUT (whatever the usernames, known or not) stop
+#     that client for LOCKOUT.
+#   * account, from everywhere: ACCOUNT_MAX_FAILURES failures within LOCKOUT (a distributed guess) lock the
+#     account for LOCKOUT from every client that is neither this machine nor one the account logged in
+#     from with its password within FAMILIAR_FOR.
+# An unknown username goes through exactly the same steps (a dummy hash is verified, the same queries
+# run, it locks the same way), and every refusal shows the same message, so nothing tells a name that
+# exists from one that does not. An administrator's ``unlock_user`` clears the account's locks.
+MAX_FAILED_LOGINS = 5
+CLIENT_MAX_FAILURES = 20
+ACCOUNT_MAX_FAILURES = 20
+LOCKOUT = timedelta(minutes=15)
+FAMILIAR_FOR = timedelta(days=90)
+LOCAL_CLIENT = "local"
+LOGIN_REFUSED = "access.login_failed"
+# reasons of failed attempts whose password was checked (the ones the limits count)
+COUNTED_REASONS = ("unknown_user", "wrong_password", "inactive", "demo_account_on_real_database")
+_NO_USER_KEY = "-"
+
+
+def client_key(client_ip: str | None) -> str:
+    """What the limits key a client on: "local" for this machine, the IPv4 address, the IPv6 /64 network
+    (one household or office holds a whole /64), or the address as given if it does not parse."""
+    if is_local_client(client_ip):
+        return LOCAL_CLIENT
+    text = client_ip.strip().strip("[]").split("%")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64] or "?"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        return str(mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _client_json(key: str) -> str:
+    return json.dumps({"client": key}, ensure_ascii=False)  # as db.audit.record writes ``after``
+
+
+def _client_of(after_json: str | None) -> str | None:
+    try:
+        value = json.loads(after_json or "null")
+    except ValueError:
+        return None
+    return value.get("client") if isinstance(value, dict) else None
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    if at is not None and at.tzinfo is None:
+        return at.replace(tzinfo=timezone.utc)
+    return at
+
+
+def _lock_end(times, threshold: int) -> datetime | None:
+    """When the last lock these failures triggered ends: ``threshold`` failures within LOCKOUT lock for
+    LOCKOUT from the one that reached it; a failure while locked (one racing the lock) neither counts nor
+    extends it, and after a lock the count starts afresh."""
+    end: datetime | None = None
+    window: list[datetime] = []
+    for at in sorted(times):
+        if end is not None and at < end:
+            continue
+        window = [w for w in window if w > at - LOCKOUT] + [at]
+        if len(window) >= threshold:
+            end, window = at + LOCKOUT, []
+    return end
+
+
+def _user_key(user: UserAccount | None) -> str:
+    return str(user.id) if user is not None else _NO_USER_KEY
+
+
+def _unlocked_at(session: Session, user_key: str) -> datetime | None:
+    return _aware(session.execute(
         sa.select(sa.func.max(AuditEvent.at)).where(
-            AuditEvent.action == "login", AuditEvent.actor == username,
-            sa.or_(AuditEvent.reason.is_(None), AuditEvent.reason != "resume"))
-    ).scalar()
-    if last_success is not None:
-        if last_success.tzinfo is None:
-            last_success = last_success.replace(tzinfo=timezone.utc)
-        since = max(since, last_success)
-    return session.execute(
-        sa.select(sa.func.count()).select_from(AuditEvent)
-        .where(AuditEvent.action == "login_failed", AuditEvent.actor == username, AuditEvent.at > since)
-    ).scalar_one()
+            AuditEvent.action == "unlock", AuditEvent.entity == "user_account", AuditEvent.entity_id == user_key)
+    ).scalar())
 
 
-def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> LoginResult:
-    """Check a username and password; records the attempt (success or failure) in the audit trail.
+def _name_failures(session: Session, name: str, since: datetime) -> list[tuple[datetime, str | None]]:
+    """(time, client) of the counted failures of ``name`` after ``since``."""
+    rows = session.execute(
+        sa.select(AuditEvent.at, AuditEvent.after_json).where(
+            AuditEvent.action == "login_failed", AuditEvent.actor == name,
+            AuditEvent.reason.in_(COUNTED_REASONS), AuditEvent.at > since)
+    ).all()
+    return [(_aware(at), _client_of(after)) for at, after in rows]
 
-    Returns a ``LoginResult`` instead of raising so the caller's transaction commits the failed
-    attempt too (that is what the lockout counts).
+
+def _password_logins(session: Session, name: str, since: datetime) -> dict[str, datetime]:
+    """The last password login of ``name`` after ``since`` from each client (saved-login resumes and SSO
+    prove no password and count for nothing here)."""
+    rows = session.execute(
+        sa.select(AuditEvent.after_json, sa.func.max(AuditEvent.at)).where(
+            AuditEvent.action == "login", AuditEvent.actor == name, AuditEvent.reason.is_(None),
+            AuditEvent.after_json.is_not(None), AuditEvent.at > since)
+        .group_by(AuditEvent.after_json)
+    ).all()
+    return {key: _aware(at) for after, at in rows if (key := _client_of(after))}
+
+
+def _client_failures(session: Session, key: str, since: datetime) -> list[datetime]:
+    return [_aware(at) for at in session.execute(
+        sa.select(AuditEvent.at).where(
+            AuditEvent.action == "login_failed", AuditEvent.after_json == _client_json(key),
+            AuditEvent.reason.in_(COUNTED_REASONS), AuditEvent.at > since)
+    ).scalars()]
+
+
+def _pair_lock_end(failures, key: str, last_login: datetime | None) -> datetime | None:
+    return _lock_end([at for at, client in failures if client == key and (last_login is None or at > last_login)],
+                     MAX_FAILED_LOGINS)
+
+
+def _lock_reason(session: Session, name: str, user: UserAccount | None, key: str, now: datetime) -> str | None:
+    """Why ``name`` may not try a password from client ``key`` now (the audit reason), or None. The same
+    queries run whether or not the name exists."""
+    horizon = now - 3 * LOCKOUT  # a lock in force now began after now - LOCKOUT, its window after now - 2 LOCKOUT
+    unlocked = _unlocked_at(session, _user_key(user))
+    since = max(horizon, unlocked) if unlocked else horizon
+    failures = _name_failures(session, name, since)
+    logins = _password_logins(session, name, now - FAMILIAR_FOR)
+    client_failures = _client_failures(session, key, horizon)
+
+    def active(end: datetime | None) -> bool:
+        return end is not None and end > now
+
+    if active(_pair_lock_end(failures, key, logins.get(key))):
+        return "locked"
+    if key == LOCAL_CLIENT:
+        return None  # this machine: only its own account + client limit above applies
+    if key not in logins and active(_lock_end([at for at, _ in failures], ACCOUNT_MAX_FAILURES)):
+        return "locked_new_client"
+    if active(_lock_end(client_failures, CLIENT_MAX_FAILURES)):
+        return "client_throttled"
+    return None
+
+
+def _record_attempt(session: Session, actor: Actor, action: str, user_id, key: str, at: datetime,
+                    reason: str | None = None) -> None:
+    """A login attempt in the audit trail (as db.audit.record writes it), stamped with the attempt's time."""
+    session.add(AuditEvent(at=at, actor=actor.username, actor_role=actor.role, action=action, entity="user_account",
+                           entity_id=None if user_id is None else str(user_id), after_json=_client_json(key),
+                           reason=reason))
+    bump_data_version(session)
+
+
+def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None,
+                 client_ip: str | None = None) -> LoginResult:
+    """Check a username and password from ``client_ip`` (as ``st.context.ip_address`` gives it; None is this
+    machine); records the attempt (success or failure) with its client in the audit trail.
+
+    Returns a ``LoginResult`` instead of raising so the caller's transaction commits the failed attempt too
+    (that is what the limits count). Every refusal carries ``LOGIN_REFUSED``, and an unknown name costs
+    the same work as a known one: one argon2 verification, the same queries, one audit row.
     """
     now = now or _now()
+    key = client_key(client_ip)
     name = (username or "").strip().lower()[:64]
     user = session.execute(sa.select(UserAccount).where(UserAccount.username == name)).scalar() if name else None
     password_ok = _verify(user.password_hash if user else None, password or "")
     attempt_actor = Actor(username=name or "?", role=user.role if user else "anonymous")
+    locked = _lock_reason(session, name or "?", user, key, now)
 
-    def refuse(reason: str, key: str = "access.login_failed", **params) -> LoginResult:
-        record(session, attempt_actor, "login_failed", "user_account", user.id if user else None, reason=reason)
-        return LoginResult(None, key, tuple(params.items()))
+    def refuse(reason: str) -> LoginResult:
+        _record_attempt(session, attempt_actor, "login_failed", user.id if user else None, key, now, reason)
+        return LoginResult(None, LOGIN_REFUSED)
 
-    if user is not None and _recent_failures(session, name, now) >= MAX_FAILED_LOGINS:
-        return refuse("locked", "access.locked", minutes=int(LOCKOUT.total_seconds() // 60))
+    if locked is not None:
+        return refuse(locked)
     if user is None:
         return refuse("unknown_user")
     if not password_ok:
@@ -429,8 +600,80 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
     session.add(user)
     session.flush()
     actor = actor_for(session, user)
-    record(session, actor, "login", "user_account", user.id)
+    _record_attempt(session, actor, "login", user.id, key, now)
     return LoginResult(actor)
+
+
+# What an administrator sees of an account's locks, and clears with unlock_user.
+@dataclass(frozen=True)
+class LoginLocks:
+    clients: tuple[tuple[str, datetime], ...] = ()   # (client, until): locked from that client
+    new_clients_until: datetime | None = None        # locked from every client it never logged in from
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.clients) or self.new_clients_until is not None
+
+    @property
+    def until(self) -> datetime | None:
+        ends = [until for _, until in self.clients] + ([self.new_clients_until] if self.new_clients_until else [])
+        return max(ends) if ends else None
+
+
+def _locks_of(session: Session, user: UserAccount, now: datetime) -> LoginLocks:
+    horizon = now - 3 * LOCKOUT
+    unlocked = _unlocked_at(session, _user_key(user))
+    since = max(horizon, unlocked) if unlocked else horizon
+    failures = _name_failures(session, user.username, since)
+    if not failures:
+        return LoginLocks()
+    logins = _password_logins(session, user.username, horizon)
+    clients = []
+    for key in sorted({client for _, client in failures if client}):
+        end = _pair_lock_end(failures, key, logins.get(key))
+        if end is not None and end > now:
+            clients.append((key, end))
+    wide = _lock_end([at for at, _ in failures], ACCOUNT_MAX_FAILURES)
+    return LoginLocks(tuple(clients), wide if wide is not None and wide > now else None)
+
+
+def login_locks(user_id: uuid.UUID, *, now: datetime | None = None) -> LoginLocks:
+    """The account's login locks in force now (not cached: they end with time, not with a write)."""
+    with read_session() as session:
+        user = session.get(UserAccount, user_id)
+        return _locks_of(session, user, now or _now()) if user is not None else LoginLocks()
+
+
+def locked_accounts(*, now: datetime | None = None) -> dict[str, LoginLocks]:
+    """Every account locked right now (username → its locks), for the administration page."""
+    now = now or _now()
+    with read_session() as session:
+        names = set(session.execute(
+            sa.select(AuditEvent.actor).where(
+                AuditEvent.action == "login_failed", AuditEvent.reason.in_(COUNTED_REASONS),
+                AuditEvent.at > now - 2 * LOCKOUT).distinct()
+        ).scalars())
+        users = session.execute(sa.select(UserAccount).where(UserAccount.username.in_(names))).scalars() \
+            if names else []
+        found = {user.username: _locks_of(session, user, now) for user in users}
+    return {name: locks for name, locks in sorted(found.items()) if locks.locked}
+
+
+def unlock_user(*, session: Session, actor: Actor, user_id: uuid.UUID, now: datetime | None = None) -> LoginLocks:
+    """An administrator lifts every login lock of an account (from every client); audited as ``unlock`` with
+    the locks it lifted. Failures before it no longer count. Returns the locks that were in force."""
+    require(actor, "user.write")
+    user = session.get(UserAccount, user_id)
+    if user is None:
+        raise NotFound("access.no_such_user")
+    now = now or _now()
+    locks = _locks_of(session, user, now)
+    record(session, actor, "unlock", "user_account", user.id, before={
+        "username": user.username,
+        "locked_from": [{"client": key, "until": until.isoformat()} for key, until in locks.clients],
+        "locked_from_new_clients_until": locks.new_clients_until.isoformat() if locks.new_clients_until else None,
+    }, reason="unlock")
+    return locks
 
 
 def record_logout(*, session: Session, actor: Actor, reason: str = "logout") -> None:
@@ -508,7 +751,8 @@ def cluster_choices() -> list[tuple[uuid.UUID, str]]:
 
 
 __all__ = [
-    "LoginResult", "actor_for", "authenticate", "change_own_password", "cluster_choices", "create_first_admin",
+    "LoginLocks", "LoginResult", "actor_for", "authenticate", "client_key", "locked_accounts", "login_locks",
+    "password_score", "unlock_user", "change_own_password", "cluster_choices", "create_first_admin",
     "create_user", "first_admin_setup_code", "hash_password", "is_demo_account_refused", "is_local_client", "login_mode", "login_sso", "record_logout",
     "refresh_actor", "revoke_user_sessions", "session_expired", "set_password", "update_user", "users_table",
     "SYSTEM",

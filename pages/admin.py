@@ -67,9 +67,13 @@ def users_tab() -> None:
                                                      role=role, full_name=full_name, cluster_ids=chosen),
                       success="access.user_created")
 
+    locked_notice = st.container()
     if not users.empty:
         edit_user(users, clusters, role_labels)
     users_list()
+    locked = accounts.locked_accounts()  # after any unlock above; not cached: locks end with time, not a write
+    if locked:
+        locked_notice.warning(t("login_abuse.locked_accounts", names=", ".join(locked)), icon=":material/lock_clock:")
 
 
 def edit_user(users, clusters, role_labels) -> None:
@@ -94,6 +98,28 @@ def edit_user(users, clusters, role_labels) -> None:
             if st.form_submit_button(t("access.set_password")):
                 write(lambda s: accounts.set_password(session=s, actor=actor, user_id=user_id, password=password),
                       success="access.password_set")
+        login_locks(user_id)
+
+
+def login_locks(user_id) -> None:
+    """The account's login locks in force (from which client, until when) and the button that lifts them."""
+    shown_locks = st.container()
+    if accounts.login_locks(user_id).locked and st.button(t("login_abuse.unlock"), key=f"unlock_{user_id}",
+                                                          icon=":material/lock_open:"):
+        write(lambda s: accounts.unlock_user(session=s, actor=actor, user_id=user_id), success="login_abuse.unlocked")
+    locks = accounts.login_locks(user_id)  # read again: after an unlock just made
+    with shown_locks:
+        if not locks.locked:
+            st.caption(t("login_abuse.not_locked"))
+        for client, until in locks.clients:
+            where = t("login_abuse.local") if client == accounts.LOCAL_CLIENT else client
+            st.warning(t("login_abuse.locked_from", client=where, until=until.strftime("%H:%M UTC")),
+                       icon=":material/lock_clock:")
+        if locks.new_clients_until is not None:
+            st.warning(t("login_abuse.locked_new_clients", until=locks.new_clients_until.strftime("%H:%M UTC")),
+                       icon=":material/lock_clock:")
+
+
 
 
 def users_list() -> None:

@@ -58,11 +58,15 @@ else:
         submitted = st.form_submit_button(t("access.login.submit"), type="primary")
     if submitted:
         with write_session() as session:
-            result = accounts.authenticate(session=session, username=username, password=password)
+            result = accounts.authenticate(session=session, username=username, password=password,
+                                           client_ip=gate.client_ip())
             saved = auth_sessions.issue(session=session, account=result.actor, user_agent=gate.user_agent()) \
                 if result.actor is not None else None
         if result.actor is None:
             st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")
+            # the same for every refusal: a name that does not exist cannot be told from a locked one
+            st.caption(t("login_abuse.refused_help", attempts=accounts.MAX_FAILED_LOGINS,
+                         minutes=int(accounts.LOCKOUT.total_seconds() // 60)))
         else:
             gate.sign_in(result.actor, saved=saved)
             st.rerun()

@@ -222,7 +222,7 @@ def test_a_resumed_login_does_not_reset_the_failed_password_count(db_url):
         accounts.authenticate(session=session, username="fabi", password="adivinanza")
     with write_session() as session:
         locked = accounts.authenticate(session=session, username="fabi", password="clave-segura-1")
-    assert locked.error_key == "access.locked"
+    assert locked.actor is None and locked.error_key == "access.login_failed"  # the right password, refused
 
 
 def test_state_and_touch_keep_a_live_session_honest(db_url):
