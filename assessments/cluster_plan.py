@@ -12,6 +12,7 @@ from assessments.errors import ValidationFailed
 from assessments.i18n import translator
 from db.audit import record
 from db.engine import read_session
+from db.identity import cluster_plan_id
 from db.models import Cluster, ClusterPlan, Department
 
 PLAN_COLUMNS = ["department_code", "department", "wave", "planned", "formed", "gap"]
@@ -77,7 +78,8 @@ def _set_planned(session: Session, actor: Actor, department_code: str, wave: obj
     row = session.execute(sa.select(ClusterPlan).where(ClusterPlan.department_code == department_code,
                                                        ClusterPlan.wave == numbers["wave"])).scalar()
     if row is None:
-        row = ClusterPlan(department_code=department_code, wave=numbers["wave"], planned=numbers["planned"])
+        row = ClusterPlan(id=cluster_plan_id(department_code, numbers["wave"]), department_code=department_code,
+                          wave=numbers["wave"], planned=numbers["planned"])
         session.add(row)
         session.flush()
         record(session, actor, "create", "cluster_plan", row.id, after=row)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from assessments import instruments as spec
+from db import identity as ids
 from db import models as m
+from db.models.base import utcnow
 
 
 def _levels_json(levels) -> str:
@@ -20,28 +23,37 @@ def _levels_json(levels) -> str:
 
 def store_focas(session: Session, instrument: spec.FocasInstrument, *, is_default: bool = False,
                 government_id: uuid.UUID | None = None, based_on_id: uuid.UUID | None = None,
-                custom_codes: frozenset[str] = frozenset()) -> m.Instrument:
-    """Write one FOCAS instrument version with its areas, indicators and level descriptors."""
-    row = m.Instrument(kind="focas", code=instrument.code, version=instrument.version,
+                custom_codes: frozenset[str] = frozenset(), stamp: datetime | None = None) -> m.Instrument:
+    """Write one FOCAS instrument version with its areas, indicators and level descriptors.
+
+    Every row's id is derived from its natural key (db/identity.py); ``stamp`` (default now) is their
+    created_at and updated_at.
+    """
+    stamp = stamp or utcnow()
+    key = ("focas", instrument.code, instrument.version)
+    times = {"created_at": stamp, "updated_at": stamp}
+    row = m.Instrument(id=ids.instrument_id(*key), kind="focas", code=instrument.code, version=instrument.version,
                        name_es=instrument.name.es, name_en=instrument.name.en,
                        scale_min=instrument.scale_min, scale_max=instrument.scale_max,
                        is_default=is_default, government_id=government_id, based_on_id=based_on_id,
-                       levels_json=_levels_json(instrument.levels))
+                       levels_json=_levels_json(instrument.levels), **times)
     session.add(row)
     areas, indicators, descriptors = [], [], []
     for a_pos, area in enumerate(instrument.areas):
-        area_row = m.FunctionalArea(instrument_id=row.id, code=area.code, name_es=area.name.es,
-                                    name_en=area.name.en, description_es=area.description.es,
+        area_row = m.FunctionalArea(id=ids.area_id(*key, area.code), instrument_id=row.id, code=area.code,
+                                    name_es=area.name.es, name_en=area.name.en, description_es=area.description.es,
                                     description_en=area.description.en, mandatory=area.mandatory,
-                                    position=a_pos)
+                                    position=a_pos, **times)
         areas.append(area_row)
         for i_pos, indicator in enumerate(area.indicators):
-            ind_row = m.Indicator(area_id=area_row.id, code=indicator.code, name_es=indicator.name.es,
+            ind_row = m.Indicator(id=ids.indicator_id(*key, area.code, indicator.code), area_id=area_row.id,
+                                  code=indicator.code, name_es=indicator.name.es,
                                   name_en=indicator.name.en, position=i_pos,
-                                  is_custom=indicator.code in custom_codes)
+                                  is_custom=indicator.code in custom_codes, **times)
             indicators.append(ind_row)
             descriptors.extend(
-                m.LevelDescriptor(indicator_id=ind_row.id, level=level, text_es=text.es, text_en=text.en)
+                m.LevelDescriptor(id=ids.level_descriptor_id(*key, area.code, indicator.code, level),
+                                  indicator_id=ind_row.id, level=level, text_es=text.es, text_en=text.en, **times)
                 for level, text in sorted(indicator.descriptors.items())
             )
     session.flush()
@@ -50,25 +62,32 @@ def store_focas(session: Session, instrument: spec.FocasInstrument, *, is_defaul
     return row
 
 
-def store_qsip(session: Session, instrument: spec.QsipInstrument, *, is_default: bool = False) -> m.Instrument:
-    """Write one QSIP instrument version with its stages, dimensions and items."""
-    row = m.Instrument(kind="qsip", code=instrument.code, version=instrument.version,
+def store_qsip(session: Session, instrument: spec.QsipInstrument, *, is_default: bool = False,
+               stamp: datetime | None = None) -> m.Instrument:
+    """Write one QSIP instrument version with its stages, dimensions and items (ids derived, see above)."""
+    stamp = stamp or utcnow()
+    key = ("qsip", instrument.code, instrument.version)
+    times = {"created_at": stamp, "updated_at": stamp}
+    row = m.Instrument(id=ids.instrument_id(*key), kind="qsip", code=instrument.code, version=instrument.version,
                        name_es=instrument.name.es, name_en=instrument.name.en,
                        scale_min=instrument.scale_min, scale_max=instrument.scale_max,
-                       is_default=is_default, levels_json=_levels_json(instrument.levels))
+                       is_default=is_default, levels_json=_levels_json(instrument.levels), **times)
     session.add(row)
     session.flush()
     for stage in instrument.stages:
-        session.add(m.StageTemplate(instrument_id=row.id, number=stage.number, name_es=stage.name.es,
+        session.add(m.StageTemplate(id=ids.stage_template_id(*key, stage.number), instrument_id=row.id,
+                                    number=stage.number, name_es=stage.name.es,
                                     name_en=stage.name.en, description_es=stage.description.es,
-                                    description_en=stage.description.en))
+                                    description_en=stage.description.en, **times))
     for d_pos, dimension in enumerate(instrument.dimensions):
-        dim_row = m.FeedbackDimension(instrument_id=row.id, code=dimension.code, name_es=dimension.name.es,
-                                      name_en=dimension.name.en, position=d_pos)
+        dim_row = m.FeedbackDimension(id=ids.feedback_dimension_id(*key, dimension.code), instrument_id=row.id,
+                                      code=dimension.code, name_es=dimension.name.es,
+                                      name_en=dimension.name.en, position=d_pos, **times)
         session.add(dim_row)
         for i_pos, item in enumerate(dimension.items):
-            session.add(m.FeedbackItem(dimension_id=dim_row.id, code=item.code, text_es=item.text.es,
-                                       text_en=item.text.en, position=i_pos))
+            session.add(m.FeedbackItem(id=ids.feedback_item_id(*key, dimension.code, item.code),
+                                       dimension_id=dim_row.id, code=item.code, text_es=item.text.es,
+                                       text_en=item.text.en, position=i_pos, **times))
     session.flush()
     return row
 
@@ -83,7 +102,7 @@ def load_default_instruments(session: Session) -> bool:
                                              m.Instrument.version == instrument.version)
         ).first()
         if not exists:
-            store(session, instrument, is_default=True)
+            store(session, instrument, is_default=True, stamp=ids.REFERENCE_STAMP)
             loaded = True
     return loaded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from db.identity import REFERENCE_STAMP, cluster_plan_id
 from db.models import ClusterPlan
 
 # Plan defaults (DOMAIN.md): waves of 6 / 5 / 5 clusters; 3, 3, 4, 3, 3 per department over the program.
@@ -32,6 +33,8 @@ def load_default_plan(session: Session) -> bool:
         return False
     for department_code, per_wave in DEFAULT_PLAN.items():
         for wave, planned in enumerate(per_wave, start=1):
-            session.add(ClusterPlan(department_code=department_code, wave=wave, planned=planned))
+            session.add(ClusterPlan(id=cluster_plan_id(department_code, wave), department_code=department_code,
+                                    wave=wave, planned=planned, created_at=REFERENCE_STAMP,
+                                    updated_at=REFERENCE_STAMP))
     session.flush()
     return True

@@ -8,8 +8,8 @@ from importlib import resources
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from db.identity import REFERENCE_STAMP, government_id
 from db.models import Department, District, Government, Province
-from db.models.base import utcnow
 
 
 def _inei(resource: str) -> dict[str, str]:
@@ -36,7 +36,10 @@ def district_name(district: str) -> str:
 
 
 def load_registry(session: Session) -> bool:
-    """Load departments, provinces, districts and all their governments once; False if already there."""
+    """Load departments, provinces, districts and all their governments once; False if already there.
+
+    Every government's id is derived from its UBIGEO (db/identity.py), the same in every installation.
+    """
     if session.execute(sa.select(sa.func.count()).select_from(Department)).scalar_one():
         return False
     departments, provinces, districts = ubigeo_registry()
@@ -52,19 +55,21 @@ def load_registry(session: Session) -> bool:
             for c, n in districts.items()
         ],
     )
-    now = utcnow()
-    regional = {code: Government(ubigeo=code, level="regional", name=regional_name(name), department_code=code,
-                                 created_at=now, updated_at=now)
+    now = REFERENCE_STAMP
+    regional = {code: Government(id=government_id(code), ubigeo=code, level="regional", name=regional_name(name),
+                                 department_code=code, created_at=now, updated_at=now)
                 for code, name in departments.items()}
     provincial = {
-        code: Government(ubigeo=code, level="provincial", name=provincial_name(name), department_code=code[:2],
-                         province_code=code, parent_id=regional[code[:2]].id, created_at=now, updated_at=now)
+        code: Government(id=government_id(code), ubigeo=code, level="provincial", name=provincial_name(name),
+                         department_code=code[:2], province_code=code, parent_id=regional[code[:2]].id,
+                         created_at=now, updated_at=now)
         for code, name in provinces.items()
     }
     # the capital district ("cercado", …01) is governed by the provincial municipality itself
     district_rows = [
-        Government(ubigeo=code, level="district", name=district_name(name), department_code=code[:2],
-                   province_code=code[:4], parent_id=provincial[code[:4]].id, created_at=now, updated_at=now)
+        Government(id=government_id(code), ubigeo=code, level="district", name=district_name(name),
+                   department_code=code[:2], province_code=code[:4], parent_id=provincial[code[:4]].id,
+                   created_at=now, updated_at=now)
         for code, name in districts.items()
         if not code.endswith("01")
     ]

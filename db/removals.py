@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from assessments.errors import Conflict, NotFound
-from db.models import AuditEvent
+from db.models import AuditEvent, ReferenceIdMap
 from db.models.base import utcnow
 
 
@@ -40,7 +40,48 @@ def removed_image(session: Session, model: type[SQLModel], entity: str, entity_i
         raise NotFound("removals.nothing_to_restore")
     image = json.loads(before)
     image.setdefault("id", str(entity_id))  # images recorded before they held the id
-    return image
+    return _current_reference_ids(session, image)
+
+
+def _current_reference_ids(session: Session, image: Any) -> Any:
+    """The image with reference ids recorded before they became derived (migration 0005) replaced by
+    today's (``reference_id_map``), nested lists and objects included."""
+    if not session.execute(sa.select(ReferenceIdMap.old_id).limit(1)).first():
+        return image
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str) and len(value) in (32, 36):
+            found.add(value)
+
+    collect(image)
+    candidates = {}
+    for text in found:
+        try:
+            candidates[uuid.UUID(text)] = text
+        except ValueError:
+            continue
+    if not candidates:
+        return image
+    mapping = {candidates[old]: str(new) for old, new in session.execute(
+        sa.select(ReferenceIdMap.old_id, ReferenceIdMap.new_id).where(ReferenceIdMap.old_id.in_(list(candidates))))}
+    if not mapping:
+        return image
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        return mapping.get(value, value) if isinstance(value, str) else value
+
+    return swap(image)
 
 
 def rebuild(model: type[SQLModel], image: dict[str, Any], **overrides: Any) -> SQLModel:

@@ -251,3 +251,13 @@ class AppMeta(SQLModel, table=True):
     __tablename__ = "app_meta"
     key: str = Field(primary_key=True)
     value: str = Field(nullable=False)
+
+
+# Where a reference row's id went when ids became derived from natural keys (migration 0005): the audit
+# log keeps the old ids, so an old entity_id or a removal's before-image resolves through this table.
+class ReferenceIdMap(SQLModel, table=True):
+    __tablename__ = "reference_id_map"
+    entity: str = Field(primary_key=True, max_length=24)
+    old_id: uuid.UUID = Field(primary_key=True)
+    new_id: uuid.UUID = Field(nullable=False, index=True)
+    remapped_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
