@@ -36,6 +36,7 @@ from assessments import focas
 from assessments.access import Actor
 from assessments.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from assessments.i18n import translate
+from assessments.text import as_shown
 from db.audit import record, record_many
 from db.models import ConsensusScore, FunctionalArea, Indicator, Participant, ParticipantScore
 from db.models.entry import EntryBatch
@@ -192,7 +193,7 @@ def apply_batch(
                     continue
             if kind == "e":
                 try:
-                    focas.clean_text(edit.value, field_key="focas.field.evidence")
+                    focas.clean_text(edit.value, field="focas.evidence")
                 except ValidationFailed as error:
                     answers[edit.cell] = _refused(INVALID, error.message(lang))
                     continue
@@ -303,8 +304,8 @@ def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, an
         now = {"a": row.score if row else None, "e": row.evidence if row else ""}
         new = dict(now)
         for kind, edit in fields.items():
-            value = focas.stored_score(edit.value) if kind == "a" else focas.clean_text(edit.value)
-            expected = focas.stored_score(edit.expected) if kind == "a" else focas.clean_text(edit.expected or "")
+            value = focas.stored_score(edit.value) if kind == "a" else focas.clean_text(edit.value, field="focas.evidence")
+            expected = focas.stored_score(edit.expected) if kind == "a" else as_shown(edit.expected)
             if value != now[kind] and expected != now[kind]:
                 shown = "—" if now[kind] in (None, "") else now[kind]
                 answers[edit.cell] = _refused(CONFLICT, translate(

@@ -86,13 +86,12 @@ class TextRefused(ValidationFailed):
 
     def __init__(self, key: str, /, *, field: str, **params: object) -> None:
         super().__init__(key, field=field, **params)
+        self.field = field
 
     def message(self, lang: str = "es") -> str:
         from assessments.i18n import translate
 
-        params = dict(self.params)
-        params["field"] = field_label(str(params["field"]), lang)
-        return translate(self.key, lang, **params)
+        return translate(self.key, lang, **{**self.params, "field": field_label(self.field, lang)})
 
 
 def field_label(field: str, lang: str = "es") -> str:

@@ -277,7 +277,7 @@ def sidebar(actor: Actor) -> None:
         st.sidebar.caption(ui.t("access.open_mode"))
         return
     role = ui.t(f"access.role.{actor.role}")
-    st.sidebar.caption(ui.t("access.signed_in_as", name=actor.full_name or actor.username, role=role))
+    st.sidebar.caption(ui.t("access.signed_in_as", name=ui.plain(actor.full_name or actor.username), role=role))
     if st.sidebar.button(ui.t("access.logout"), key="auth_logout", icon=":material/logout:"):
         sign_out(notice="access.logged_out")
         if sso_configured() and getattr(st.user, "is_logged_in", False):

@@ -61,6 +61,6 @@ def section(*, assessment_id, editable: bool, blocked: bool, reason: str | None)
             return
     shown = ", ".join(report.codes[:12]) + (" …" if len(report.codes) > 12 else "")
     st.session_state.setdefault(REPORT, {})[str(assessment_id)] = t("participant_import.done", n=len(report.codes),
-                                                                     codes=shown)
+                                                                     codes=ui.plain(shown))
     st.session_state[f"participant_import.gen.{assessment_id}"] = generation + 1  # a fresh, empty field
     st.rerun()

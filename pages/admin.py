@@ -9,6 +9,7 @@ from assessments import access, accounts
 from assessments.access_audit import (AuditFilter, audit_count, audit_events, export_audit_csv, filter_options,
                                       label, labelled)
 from assessments.errors import DomainError
+from assessments.text import LIMITS
 from db import backup
 from db.config import load_settings
 from db.engine import write_session
@@ -56,7 +57,8 @@ def users_tab() -> None:
         with st.form("create_user_form", clear_on_submit=False):
             username = st.text_input(t("access.username"), key="create_user.username", max_chars=80,
                                      help=t("access.username_help"))
-            full_name = st.text_input(t("access.full_name"), key="create_user.full_name", max_chars=120)
+            full_name = st.text_input(t("access.full_name"), key="create_user.full_name",
+                                      max_chars=LIMITS["account.full_name"])
             role = st.selectbox(t("access.role"), ROLES, format_func=role_labels.get,
                                 key="create_user.role")
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
@@ -73,7 +75,7 @@ def users_tab() -> None:
     users_list()
     locked = accounts.locked_accounts()  # after any unlock above; not cached: locks end with time, not a write
     if locked:
-        locked_notice.warning(t("login_abuse.locked_accounts", names=", ".join(locked)), icon=":material/lock_clock:")
+        locked_notice.warning(t("login_abuse.locked_accounts", names=ui.plain(", ".join(locked))), icon=":material/lock_clock:")
 
 
 def edit_user(users, clusters, role_labels) -> None:
@@ -83,7 +85,8 @@ def edit_user(users, clusters, role_labels) -> None:
                                key="edit_user.id")
         user = by_id[user_id]
         with st.form(f"edit_user_form_{user_id}"):
-            full_name = st.text_input(t("access.full_name"), value=user.full_name, max_chars=120)
+            full_name = st.text_input(t("access.full_name"), value=user.full_name,
+                                      max_chars=LIMITS["account.full_name"])
             role = st.selectbox(t("access.role"), ROLES, index=ROLES.index(user.role),
                                 format_func=role_labels.get)
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
@@ -113,7 +116,7 @@ def login_locks(user_id) -> None:
             st.caption(t("login_abuse.not_locked"))
         for client, until in locks.clients:
             where = t("login_abuse.local") if client == accounts.LOCAL_CLIENT else client
-            st.warning(t("login_abuse.locked_from", client=where, until=until.strftime("%H:%M UTC")),
+            st.warning(t("login_abuse.locked_from", client=ui.plain(where), until=until.strftime("%H:%M UTC")),
                        icon=":material/lock_clock:")
         if locks.new_clients_until is not None:
             st.warning(t("login_abuse.locked_new_clients", until=locks.new_clients_until.strftime("%H:%M UTC")),

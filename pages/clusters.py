@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assessments import clusters as cluster_service
+from assessments.text import LIMITS
 from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
@@ -41,7 +42,8 @@ def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) 
     labels = {r["ubigeo"]: f"{label_of(r)} — {t('level.' + r['level'])}" for r in governments.to_dict("records")}
     # no clear_on_submit: a refused form keeps what the user typed; a saved one gets a fresh key instead
     with st.form(key):
-        name = st.text_input(t("clusters.form.name"), value=(existing or {}).get("name", ""), key=f"{key}.name")
+        name = st.text_input(t("clusters.form.name"), value=(existing or {}).get("name", ""), key=f"{key}.name",
+                             max_chars=LIMITS["cluster.name"])
         left, right = st.columns(2)
         wave = left.number_input(t("clusters.form.wave"), min_value=1, max_value=20, step=1,
                                  value=int((existing or {}).get("wave") or 1))
@@ -51,7 +53,8 @@ def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) 
                                  format_func=sector_labels.get, key=f"{key}.sectors")
         members = st.multiselect(t("clusters.form.members"), options=list(labels), default=member_ubigeos,
                                  format_func=labels.get, placeholder=t("clusters.form.search"), key=f"{key}.members")
-        notes = st.text_area(t("clusters.form.notes"), value=(existing or {}).get("notes", ""))
+        notes = st.text_area(t("clusters.form.notes"), value=(existing or {}).get("notes", ""), key=f"{key}.notes",
+                             max_chars=LIMITS["cluster.notes"])
         submitted = st.form_submit_button(
             t("clusters.form.submit_update" if existing else "clusters.form.submit_create"), type="primary"
         )
@@ -75,8 +78,8 @@ def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) 
         st.session_state["clusters.selected_value"] = cluster_id
         st.session_state["clusters.form_generation"] = st.session_state.get("clusters.form_generation", 0) + 1
         st.session_state["clusters.flash"] = (
-            t("clusters.updated" if existing else "clusters.created", name=cluster_name),
-            [w.message(ui.lang()) for w in warnings],
+            t("clusters.updated" if existing else "clusters.created", name=ui.plain(cluster_name)),
+            [ui.message_of(w) for w in warnings],
         )
         st.rerun()
 
@@ -120,7 +123,7 @@ else:
     if warnings:
         st.markdown(f"**{t('clusters.warnings')}**")
         for warning in warnings:
-            st.warning(warning.message(ui.lang()))
+            st.warning(ui.message_of(warning))
     else:
         st.success(t("clusters.no_warnings"))
     if writable:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from assessments import capacity_plan, focas, scoring
+from assessments.text import LIMITS
 from db.engine import write_session
 from db.models.base import ITEM_STATUSES
 from db.queries import focas as queries
@@ -134,13 +135,16 @@ def item_form(key: str, current: dict | None) -> capacity_plan.PlanItemInput | N
         sequence = a3.number_input(t("capplan.field.sequence"), min_value=1, max_value=999, step=1,
                                    value=int(current.get("sequence") or (len(items) + 1)),
                                    help=t("capplan.field.sequence_help"))
-        what = st.text_area(t("capplan.field.what"), value=current.get("what", ""), height=70)
+        what = st.text_area(t("capplan.field.what"), value=current.get("what", ""), height=70,
+                            max_chars=LIMITS["plan.what"])
         b1, b2 = st.columns(2)
-        who = b1.text_input(t("capplan.field.who"), value=current.get("who_staff", ""))
-        where = b2.text_input(t("capplan.field.where"), value=current.get("where_place", ""))
-        resources = b1.text_input(t("capplan.field.resources"), value=current.get("resources", ""))
+        who = b1.text_input(t("capplan.field.who"), value=current.get("who_staff", ""), max_chars=LIMITS["plan.who_staff"])
+        where = b2.text_input(t("capplan.field.where"), value=current.get("where_place", ""),
+                              max_chars=LIMITS["plan.where_place"])
+        resources = b1.text_input(t("capplan.field.resources"), value=current.get("resources", ""),
+                                  max_chars=LIMITS["plan.resources"])
         other = b2.text_input(t("capplan.field.other_support"), value=current.get("other_support", ""),
-                              help=t("capplan.field.other_support_help"))
+                              help=t("capplan.field.other_support_help"), max_chars=LIMITS["plan.other_support"])
         d1, d2, d3 = st.columns(3)
         start = d1.date_input(t("capplan.field.start"), value=current.get("planned_start"), format="DD/MM/YYYY")
         end = d2.date_input(t("capplan.field.end"), value=current.get("planned_end"), format="DD/MM/YYYY")
@@ -191,7 +195,7 @@ if not items.empty:
                 session=s, actor=ui.actor(), item_id=chosen, data=data, expected_updated_at=current["updated_at"])):
             st.session_state.setdefault("capplan.flash", []).append(("success", t("common.saved")))
             st.rerun()
-        short = current["what"] if len(current["what"]) <= 60 else current["what"][:59] + "…"
+        short = ui.plain(current["what"] if len(current["what"]) <= 60 else current["what"][:59] + "…")
         removals.confirm_removal(
             scope=f"capplan.items.{government_id}", key=f"capplan.delete.{chosen}", entity="capacity_plan_item",
             entity_id=chosen, what=t("removals.plan_item", what=short), label=t("removals.plan_item_short", what=short),

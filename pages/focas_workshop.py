@@ -9,6 +9,7 @@ import streamlit as st
 
 from assessments import focas
 from assessments.instruments import MANDATORY_AREA_CODES
+from assessments.text import LIMITS
 from db.engine import write_session
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
 from db.queries import entry as entry_queries
@@ -71,9 +72,9 @@ if existing.empty:
         c1, c2, c3 = st.columns(3)
         workshop_date = c1.date_input(t("focas.field.date"), value=date.today(), format="DD/MM/YYYY",
                                       key="focas.start.date")
-        place = c2.text_input(t("focas.field.place"), key="focas.start.place", max_chars=200)
+        place = c2.text_input(t("focas.field.place"), key="focas.start.place", max_chars=LIMITS["focas.workshop.place"])
         facilitator = c3.text_input(t("focas.field.facilitator"), value=ui.actor().full_name,
-                                    key="focas.start.facilitator", max_chars=200)
+                                    key="focas.start.facilitator", max_chars=LIMITS["focas.workshop.facilitator"])
         started = st.form_submit_button(t("focas.start.button"), type="primary")
     if started:
         result = save(lambda s: focas.start_assessment(
@@ -95,17 +96,17 @@ scale_text = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in instrumen
 version_note = t("focas.instrument.default_version", version=header["instrument_version"]) \
     if header["instrument_is_default"] else t("focas.instrument.own_version", version=header["instrument_version"],
                                               based_on=header["based_on_version"] or "—")
-st.markdown(f"**{header['government']}** · {t('round.' + header['round'])} · {version_note}")
+st.markdown(f"**{ui.plain(header['government'])}** · {t('round.' + header['round'])} · {version_note}")
 if validated:
     st.success(t("focas.validated_on", when=header["validated_at"].strftime("%d/%m/%Y %H:%M"),
-                 who=header["validated_by"] or "—"), icon=":material/lock:")
+                 who=ui.plain(header["validated_by"] or "—")), icon=":material/lock:")
 if blocked:
     st.info(t(blocked), icon=":material/visibility:")
     reason = None
 elif validated:
     with st.expander(t("focas.locked.correct"), expanded=bool(st.session_state.get("focas.reason"))):
         st.caption(t("focas.locked.help"))
-        st.text_input(t("focas.locked.reason"), key="focas.reason", max_chars=400)
+        st.text_input(t("focas.locked.reason"), key="focas.reason", max_chars=LIMITS["focas.reason"])
     reason = (st.session_state.get("focas.reason") or "").strip() or None
     if not reason:
         st.info(t("focas.readonly.validated"), icon=":material/lock:")
@@ -117,14 +118,17 @@ editable = not blocked and (not validated or bool(reason))
 with st.expander(t("focas.details.title")):
     if blocked:
         st.markdown(f"{t('focas.field.date')}: {header['workshop_date'] or '—'} · {t('focas.field.place')}: "
-                    f"{header['place'] or '—'} · {t('focas.field.facilitator')}: {header['facilitator'] or '—'}")
+                    f"{ui.plain(header['place'] or '—')} · {t('focas.field.facilitator')}: "
+                    f"{ui.plain(header['facilitator'] or '—')}")
     else:
         with st.form(f"focas.details.{assessment_id}"):
             c1, c2, c3 = st.columns(3)
             new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format="DD/MM/YYYY")
-            new_place = c2.text_input(t("focas.field.place"), value=header["place"])
-            new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"])
-            new_notes = st.text_area(t("common.notes"), value=header["notes"])
+            new_place = c2.text_input(t("focas.field.place"), value=header["place"],
+                                      max_chars=LIMITS["focas.workshop.place"])
+            new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"],
+                                            max_chars=LIMITS["focas.workshop.facilitator"])
+            new_notes = st.text_area(t("common.notes"), value=header["notes"], max_chars=LIMITS["focas.workshop.notes"])
             if st.form_submit_button(t("common.save"), disabled=not editable):
                 if save(lambda s: focas.update_details(
                         session=s, actor=ui.actor(), assessment_id=assessment_id, workshop_date=new_date,
@@ -147,11 +151,12 @@ ui.remember("focas.section_value", "section", section)
 def participant_fields(prefix: str, current: dict | None = None) -> focas.ParticipantInput:
     current = current or {}
     c1, c2, c3 = st.columns([2, 1, 2])
-    full_name = c1.text_input(t("focas.participant.name"), value=current.get("full_name", ""), key=f"{prefix}.name")
+    full_name = c1.text_input(t("focas.participant.name"), value=current.get("full_name", ""), key=f"{prefix}.name",
+                              max_chars=LIMITS["focas.participant.full_name"])
     code = c2.text_input(t("focas.participant.code"), value=current.get("code", ""), key=f"{prefix}.code",
-                         help=t("focas.participant.code_help"))
+                         help=t("focas.participant.code_help"), max_chars=LIMITS["focas.participant.code"])
     organisation = c3.text_input(t("focas.participant.organisation"), value=current.get("organisation", ""),
-                                 key=f"{prefix}.organisation")
+                                 key=f"{prefix}.organisation", max_chars=LIMITS["focas.participant.organisation"])
     c4, c5, c6 = st.columns(3)
     sex = c4.selectbox(t("focas.participant.sex"), SEXES, format_func={v: t(f"sex.{v}") for v in SEXES}.get,
                        index=SEXES.index(current.get("sex", "female")), key=f"{prefix}.sex")
@@ -224,10 +229,10 @@ def participants_section() -> None:
         n_scores = int(current["n_scores"])
         _removals.confirm_removal(
             scope=_participant_import.scope(assessment_id), key=f"focas.remove.{chosen}", entity="participant",
-            entity_id=chosen, what=t("removals.participant", code=current["code"]),
-            label=t("removals.participant_short", code=current["code"]),
+            entity_id=chosen, what=t("removals.participant", code=ui.plain(current["code"])),
+            label=t("removals.participant_short", code=ui.plain(current["code"])),
             losses=t("removals.n_scores", n=n_scores) if n_scores else None, ask=n_scores > 0, pressed=remove,
-            removed=t("focas.participant.removed", code=current["code"]),
+            removed=t("focas.participant.removed", code=ui.plain(current["code"])),
             remove=lambda s: focas.remove_participant(session=s, actor=ui.actor(), participant_id=chosen,
                                                       reason=reason))
 
@@ -348,7 +353,7 @@ def instrument_section() -> None:
         customise_forms(current, names)
     for area in instrument.areas:
         badge = f" · {t('focas.mandatory')}" if area.mandatory else ""
-        with st.expander(f"{area.code} · {area.name.get(lang)}{badge}"):
+        with st.expander(f"{area.code} · {ui.plain(area.name.get(lang))}{badge}"):
             st.dataframe(descriptors_table(area), hide_index=True, placeholder="—", width="stretch")
 
 
@@ -370,8 +375,10 @@ def customise_forms(current: list[str], names: dict[str, str]) -> None:
         st.markdown(f"**{t('focas.instrument.add_indicator')}**")
         area_code = st.selectbox(t("focas.area"), current, format_func=lambda c: f"{c} · {names[c]}",
                                  key="focas.custom.area")
-        name_es = st.text_input(t("focas.instrument.indicator_es"), key="focas.custom.name_es", max_chars=200)
-        name_en = st.text_input(t("focas.instrument.indicator_en"), key="focas.custom.name_en", max_chars=200)
+        name_es = st.text_input(t("focas.instrument.indicator_es"), key="focas.custom.name_es",
+                                max_chars=LIMITS["focas.indicator.name"])
+        name_en = st.text_input(t("focas.instrument.indicator_en"), key="focas.custom.name_en",
+                                max_chars=LIMITS["focas.indicator.name"])
         descriptors = {}
         columns = st.columns(len(instrument.levels))
         for column, level in zip(columns, instrument.levels):

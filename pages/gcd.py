@@ -12,6 +12,7 @@ from db.models.base import INDIGENOUS, SEXES
 from db.plan import PROGRAM_DEPARTMENTS
 from db.queries import registry
 from assessments.i18n import translator
+from assessments.text import LIMITS
 from pages import ui
 
 lang = ui.lang()
@@ -28,7 +29,7 @@ def save(work, success: str | None = None, **params) -> object:
         ui.show_error(error)
         return None
     if success:
-        st.session_state["gcd.flash"] = t(success, **params)
+        st.session_state["gcd.flash"] = t(success, **{k: ui.plain(v) for k, v in params.items()})  # names as typed
     # a new form key empties the forms after a save; a refused save keeps what the user typed
     st.session_state["gcd.form_version"] = st.session_state.get("gcd.form_version", 0) + 1
     return True if result is None else result
@@ -72,7 +73,7 @@ with st.expander(t("gcd.by_institution")):
                                                     "count": t("gcd.col.count")})
 if report.warnings:
     for warning in report.warnings:
-        st.warning(warning.message(lang))
+        st.warning(ui.message_of(warning))
 else:
     st.success(t("gcd.composition_ok"))
 
@@ -99,12 +100,14 @@ def member_form(key: str, existing: dict | None) -> None:
     existing = existing or {}
     cluster_options = [None, *cluster_names]
     with st.form(key):
-        full_name = st.text_input(t("gcd.col.name"), value=existing.get("full_name", ""))
+        full_name = st.text_input(t("gcd.col.name"), value=existing.get("full_name", ""),
+                                  max_chars=LIMITS["gcd.member.full_name"])
         left, right = st.columns(2)
         institution = left.selectbox(t("gcd.col.institution"), options=list(rules.INSTITUTIONS),
                                      index=list(rules.INSTITUTIONS).index(existing.get("institution", "civil_society")),
                                      format_func=lambda i: t(f"gcd.institution.{i}"))
-        organisation = right.text_input(t("gcd.col.organisation"), value=existing.get("organisation", ""))
+        organisation = right.text_input(t("gcd.col.organisation"), value=existing.get("organisation", ""),
+                                        max_chars=LIMITS["gcd.member.organisation"])
         left, middle, right = st.columns(3)
         cluster = left.selectbox(t("gcd.col.cluster"), options=cluster_options,
                                  index=cluster_options.index(existing.get("cluster_id"))
@@ -193,9 +196,12 @@ def meeting_form(key: str, existing: dict | None) -> None:
         meeting_date = right.date_input(t("gcd.col.date"), value=existing.get("meeting_date"), format="DD/MM/YYYY")
         attendees = st.multiselect(t("gcd.col.attendees"), options=list(member_names), default=attended,
                                    format_func=member_names.get, placeholder=t("selection.choose"))
-        agenda = st.text_area(t("gcd.col.agenda"), value=existing.get("agenda", ""))
-        agreements = st.text_area(t("gcd.col.agreements"), value=existing.get("agreements", ""))
-        next_agenda = st.text_area(t("gcd.col.next_agenda"), value=existing.get("next_agenda", ""))
+        agenda = st.text_area(t("gcd.col.agenda"), value=existing.get("agenda", ""),
+                              max_chars=LIMITS["gcd.meeting.agenda"])
+        agreements = st.text_area(t("gcd.col.agreements"), value=existing.get("agreements", ""),
+                                  max_chars=LIMITS["gcd.meeting.agreements"])
+        next_agenda = st.text_area(t("gcd.col.next_agenda"), value=existing.get("next_agenda", ""),
+                                   max_chars=LIMITS["gcd.meeting.next_agenda"])
         submitted = st.form_submit_button(t("gcd.meeting_update") if existing else t("gcd.meeting_add"),
                                           type="primary")
     if not submitted:

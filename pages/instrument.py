@@ -34,7 +34,7 @@ def pick_version(kind: str):
 
 def show_scale(instrument) -> None:
     scale = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in instrument.levels)
-    st.markdown(f"**{instrument.name.get(lang)}** — {t('instrument.scale')}: {scale}")
+    st.markdown(f"**{ui.plain(instrument.name.get(lang))}** — {t('instrument.scale')}: {ui.plain(scale)}")
 
 
 with focas_tab:
@@ -46,8 +46,8 @@ with focas_tab:
         st.caption(t("instrument.counts", areas=len(focas.areas), indicators=n_indicators))
         for area in focas.areas:
             badge = f" · {t('instrument.mandatory')}" if area.mandatory else ""
-            with st.expander(f"{area.code} — {area.name.get(lang)}{badge}", expanded=False):
-                st.write(area.description.get(lang))
+            with st.expander(f"{ui.plain(area.code)} — {ui.plain(area.name.get(lang))}{badge}", expanded=False):
+                st.text(area.description.get(lang))
                 rows = [
                     {t("instrument.indicator"): f"{ind.code} · {ind.name.get(lang)}",
                      **{f"{lv.level} · {lv.name.get(lang)}": ind.descriptors[lv.level].get(lang)
@@ -67,6 +67,6 @@ with qsip_tab:
                      hide_index=True, placeholder="—", width="stretch")
         st.subheader(t("instrument.dimensions"))
         for dimension in qsip.dimensions:
-            with st.expander(dimension.name.get(lang)):
+            with st.expander(ui.plain(dimension.name.get(lang))):
                 st.dataframe(pd.DataFrame([{t("instrument.item"): i.code, t("instrument.question"): i.text.get(lang)}
                                            for i in dimension.items]), hide_index=True, placeholder="—", width="stretch")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pandas as pd
@@ -47,9 +46,7 @@ def save(work, *, success: str | None = None, place: str = "top", **params):
     return None
 
 
-def plain(text: object) -> str:
-    """User-typed text made inert for Streamlit's markdown (no links, images, emphasis or HTML)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
+plain = ui.plain  # user-typed text made inert for Streamlit's markdown (one helper for every page)
 
 
 def show_flash(place: str) -> None:

@@ -110,10 +110,11 @@ with page_controls:
     st.caption(t("progress.sheet.print_hint"))
     st.divider()
 
-# The sheet itself, in the sheet's language: user text only through st.text / st.table (never HTML).
+# The sheet itself, in the sheet's language: user text (cluster and service names, plan items) only as
+# inert text: st.text, or through ui.plain in the heading and in st.table, which reads Markdown.
 def sheet_header(kind_key: str, title: str, facts: list[str], figure) -> None:
     st.caption(ts(kind_key))
-    st.subheader(title, anchor=False)
+    st.subheader(ui.plain(title), anchor=False)
     for fact in facts:
         st.text(fact)
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key="sheets.figure")
@@ -121,8 +122,9 @@ def sheet_header(kind_key: str, title: str, facts: list[str], figure) -> None:
 
 def sheet_table(heading: str, frame) -> None:
     """A heading and a table keyed on its first column."""
-    st.markdown(f"**{heading}**")
-    st.table(frame.set_index(frame.columns[0]) if not frame.empty else frame)
+    st.markdown(f"**{ui.plain(heading)}**")
+    inert = frame.rename(columns=lambda c: ui.plain(c)).map(lambda v: ui.plain(v) if isinstance(v, str) else v)
+    st.table(inert.set_index(inert.columns[0]) if not inert.empty else inert)
 
 
 if kind == "government":

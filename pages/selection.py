@@ -10,6 +10,7 @@ from db.engine import write_session
 from db.models.base import SECTORS
 from db.queries import registry
 from assessments.i18n import translator
+from assessments.text import LIMITS
 from pages import ui
 
 lang = ui.lang()
@@ -48,7 +49,7 @@ def save(work, *, refresh: str | None = None):
 
         if not isinstance(error, DomainError):
             raise
-        st.session_state["selection.error"] = error.message(lang)
+        st.session_state["selection.error"] = ui.message_of(error)
         result = None
     if refresh:
         bump(refresh)
@@ -99,7 +100,7 @@ if writable:
             wave = left.number_input(t("common.wave"), min_value=1, max_value=20, step=1, value=1)
             scale_min = middle.number_input(t("selection.scale_min"), value=1, step=1)
             scale_max = right.number_input(t("selection.scale_max"), value=5, step=1)
-            notes = st.text_area(t("common.notes"), key="selection.new_notes")
+            notes = st.text_area(t("common.notes"), key="selection.new_notes", max_chars=LIMITS["selection.notes"])
             st.caption(t("selection.new_help"))
             if st.form_submit_button(t("selection.new_submit"), type="primary"):
                 created = save(lambda s: selection.create_record(
@@ -148,7 +149,7 @@ if writable:
             left, right = st.columns(2)
             new_min = left.number_input(t("selection.scale_min"), value=scale[0], step=1)
             new_max = right.number_input(t("selection.scale_max"), value=scale[1], step=1)
-            new_notes = st.text_area(t("common.notes"), value=current["notes"])
+            new_notes = st.text_area(t("common.notes"), value=current["notes"], max_chars=LIMITS["selection.notes"])
             if st.form_submit_button(t("common.save")):
                 if save(lambda s: selection.update_record(session=s, actor=ui.actor(), record_id=record_id,
                                                           scale_min=new_min, scale_max=new_max,
@@ -252,7 +253,8 @@ with tab_evidence:
                     "criterion": st.column_config.TextColumn(t("selection.col.criterion"), disabled=True),
                     "score": st.column_config.NumberColumn(t("selection.col.score"), min_value=scale[0],
                                                            max_value=scale[1], step=0.5),
-                    "evidence": st.column_config.TextColumn(t("selection.col.evidence"), width="large"),
+                    "evidence": st.column_config.TextColumn(t("selection.col.evidence"), width="large",
+                                                            max_chars=LIMITS["selection.evidence"]),
                 },
                 hide_index=True, key=editor_key, width="stretch", placeholder="", disabled=["candidate", "criterion"],
                 on_change=on_editor_change,
@@ -281,8 +283,11 @@ with tab_criteria:
 
         st.data_editor(
             criteria_view,
-            column_config={"id": None, "name_es": st.column_config.TextColumn(t("selection.col.name_es"), width="large"),
-                           "name_en": st.column_config.TextColumn(t("selection.col.name_en"), width="large"),
+            column_config={"id": None,
+                           "name_es": st.column_config.TextColumn(t("selection.col.name_es"), width="large",
+                                                                  max_chars=LIMITS["selection.criterion.name"]),
+                           "name_en": st.column_config.TextColumn(t("selection.col.name_en"), width="large",
+                                                                  max_chars=LIMITS["selection.criterion.name"]),
                            "weight": st.column_config.NumberColumn(t("selection.col.weight"), min_value=0.0, step=0.5)},
             hide_index=True, key=editor_key, width="stretch", placeholder="",
             on_change=on_editor_change,
@@ -294,8 +299,8 @@ with tab_criteria:
         with st.form(f"selection.add_criterion.{record_id}.{version('criteria')}"):
             st.markdown(f"**{t('selection.add_criterion')}**")
             left, middle, right = st.columns([3, 3, 1])
-            new_es = left.text_input(t("selection.col.name_es"))
-            new_en = middle.text_input(t("selection.col.name_en"))
+            new_es = left.text_input(t("selection.col.name_es"), max_chars=LIMITS["selection.criterion.name"])
+            new_en = middle.text_input(t("selection.col.name_en"), max_chars=LIMITS["selection.criterion.name"])
             new_weight = right.text_input(t("selection.col.weight"), value="1")
             if st.form_submit_button(t("selection.add_criterion_submit")):
                 if save(lambda s: selection.add_criterion(session=s, actor=ui.actor(), record_id=record_id,
@@ -376,7 +381,7 @@ if writable and not ranking.empty:
         names = dict(zip(ranking["ubigeo"], ranking["name"]))
         already = [n for n, c in zip(ranking["name"], ranking["chosen"]) if c]
         if already:
-            st.caption(t("selection.already_chosen", names=", ".join(already)))
+            st.caption(t("selection.already_chosen", names=ui.plain(", ".join(already))))
         plan = ui.read(cluster_plan.plan_vs_formed)
         plan = plan[(plan["department_code"] == department) & (plan["wave"] == current["wave"])]
         if not plan.empty:
@@ -397,7 +402,7 @@ if writable and not ranking.empty:
         district_ranking = ranking
         province_name = current["province"]
         if current["cluster"]:
-            st.info(t("selection.already_linked", cluster=current["cluster"]))
+            st.info(t("selection.already_linked", cluster=ui.plain(current["cluster"])))
             st.stop()
     districts = ui.read(selection.districts_of, province)
     district_labels = {r["ubigeo"]: f"{r['name']} ({r['ubigeo']})" + (f" · {t('selection.capital')}"
@@ -407,7 +412,7 @@ if writable and not ranking.empty:
     if district_ranking is not None and not district_ranking.empty:
         default_districts = [u for u in district_ranking.dropna(subset=["total"])["ubigeo"]][:3]
     with st.form(f"selection.cluster_form.{record_id}.{province}"):
-        name = st.text_input(t("common.name"), value=province_name)
+        name = st.text_input(t("common.name"), value=province_name, max_chars=LIMITS["cluster.name"])
         chosen_districts = st.multiselect(t("selection.winner_districts"), options=list(district_labels),
                                           default=default_districts, format_func=district_labels.get,
                                           placeholder=t("selection.choose"))
@@ -416,12 +421,13 @@ if writable and not ranking.empty:
         sectors = left.multiselect(t("common.sectors"), options=list(SECTORS), format_func=lambda s: t(f"sector.{s}"),
                                    placeholder=t("selection.choose"))
         wave_date = right.date_input(t("selection.wave_date"), value=None, format="DD/MM/YYYY")
-        notes = st.text_area(t("common.notes"), key=f"selection.cluster_notes.{record_id}")
+        notes = st.text_area(t("common.notes"), key=f"selection.cluster_notes.{record_id}",
+                             max_chars=LIMITS["cluster.notes"])
         if st.form_submit_button(t("selection.create_cluster_submit"), type="primary"):
             result = save(lambda s: selection.create_cluster_from_selection(
                 session=s, actor=ui.actor(), record_id=record_id, province_code=province,
                 district_ubigeos=chosen_districts, name=name, sectors=sectors, wave_date=wave_date, notes=notes))
             if result is not None:
                 cluster, warnings = result
-                flash(t("selection.cluster_created", name=cluster.name), [w.message(lang) for w in warnings])
+                flash(t("selection.cluster_created", name=ui.plain(cluster.name)), [ui.message_of(w) for w in warnings])
             st.rerun()

@@ -171,7 +171,7 @@ def xlsform_section() -> None:
             st.success(t("snapshot.xlsform.done", added=report.added, skipped=report.skipped,
                          conflicts=len(report.conflicts)))
             if report.conflicts:
-                st.warning(t("snapshot.xlsform.conflicts", rows="; ".join(report.conflicts[:20])))
+                st.warning(t("snapshot.xlsform.conflicts", rows=ui.plain("; ".join(report.conflicts[:20]))))
 
 
 with export_tab:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -151,8 +153,36 @@ def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     )
 
 
+_MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=^&])")
+
+
+def plain(text: object) -> str:
+    """User-typed text made inert for every element that reads Markdown (st.markdown, st.caption,
+    st.subheader, st.info/warning/error/success, expander and tab labels): no link, image, HTML,
+    emphasis, heading, list, emoji or colour directive; each sign shows as typed. None is "".
+
+    Use it on every user-provided string (cluster, government-typed names, places, notes, ...) put in
+    such an element; tables (st.dataframe), choice options and plain ``st.text`` need nothing.
+    """
+    if text is None:
+        return ""
+    return _MARKDOWN_SIGNS.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def message_of(notice: Any) -> str:
+    """A DomainError's or RuleWarning's translated message, every text parameter (a name someone typed)
+    made inert, for st.error / st.warning / st.success."""
+    params = {name: plain(value) if isinstance(value, str) else value for name, value in notice.params.items()}
+    if dataclasses.is_dataclass(notice):
+        return dataclasses.replace(notice, params=params).message(lang())
+    inert = type(notice).__new__(type(notice))
+    inert.__dict__.update(notice.__dict__)
+    inert.params = params
+    return inert.message(lang())
+
+
 def show_error(error: DomainError) -> None:
-    st.error(error.message(lang()), icon=":material/error:")
+    st.error(message_of(error), icon=":material/error:")
 
 
 def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:

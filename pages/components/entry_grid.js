@@ -681,6 +681,7 @@ class EntrySurface {
     if (!this.data.editable && !this.data.canUnlock) { this.say(this.t("readonly")); return; }
     const node = this.cells[cell];
     const value = this.shown(cell) || "";
+    // maxlength = assessments/text.py LIMITS["focas.evidence"] (tests/test_text_limits.py keeps them equal)
     const input = el("textarea", { class: "fe-editor", rows: "2", maxlength: "2000", "aria-label": node.dataset.label });
     input.value = first === null ? value : first;
     node.replaceChildren(input);
@@ -743,6 +744,7 @@ class EntrySurface {
       return s;
     };
     this.inputs = {
+      // maxlength = LIMITS["focas.participant.*"] in assessments/text.py
       code: el("input", { name: "code", "data-field": "code", maxlength: "40", autocomplete: "off" }),
       full_name: el("input", { name: "full_name", "data-field": "full_name", maxlength: "200", autocomplete: "off" }),
       sex: select("sex", d.choices.sex, this.t("choose")),
@@ -801,6 +803,7 @@ class EntrySurface {
       respondent_type: select("respondent_type", d.choices.respondent_type, this.t("choose")),
       sex: select("sex", d.choices.sex, null, "undisclosed"),
       indigenous: select("indigenous", d.choices.indigenous, null, "undisclosed"),
+      // maxlength = LIMITS["qsip.respondent.*"] in assessments/text.py
       locality: el("input", { name: "locality", "data-field": "locality", maxlength: "200", autocomplete: "off" }),
       code: el("input", { name: "code", "data-field": "code", maxlength: "40", autocomplete: "off" }),
     };
