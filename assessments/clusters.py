@@ -13,7 +13,7 @@ from assessments.access import Actor, require
 from assessments.errors import NotFound, ValidationFailed
 from assessments.rules import RuleWarning, cluster_composition_warnings
 from assessments.text import clean_field
-from db.audit import record
+from db.audit import record, record_many
 from db.models import Cluster, ClusterMember, ClusterSector, Department, Government
 from db.models.base import SECTORS
 
@@ -101,6 +101,51 @@ def _write_links(session: Session, cluster: Cluster, data: ClusterInput, governm
                                   department_code=cluster.department_code))
 
 
+def _event(action: str, entity: str, row, **images) -> dict:
+    return {"action": action, "entity": entity, "entity_id": row.id, **images}
+
+
+def _update_links(session: Session, actor: Actor, cluster: Cluster, data: ClusterInput,
+                  governments: list[Government]) -> None:
+    """Make the cluster's sectors and members what ``data`` says, in place: a sector or member that stays
+    keeps its row (and id), only new ones are inserted and only removed ones deleted, each change audited."""
+    events: list[dict] = []
+    sectors = {row.sector: row for row in session.execute(
+        sa.select(ClusterSector).where(ClusterSector.cluster_id == cluster.id)).scalars()}
+    for sector, row in sectors.items():
+        if sector not in data.sectors:
+            events.append(_event("delete", "cluster_sector", row, before=row.model_dump()))
+            session.delete(row)
+    session.flush()
+    for position, sector in enumerate(data.sectors, start=1):
+        row = sectors.get(sector)
+        if row is None:
+            row = ClusterSector(cluster_id=cluster.id, sector=sector, position=position)
+            session.add(row)
+            events.append(_event("create", "cluster_sector", row, after=row.model_dump()))
+        elif row.position != position:
+            before = row.model_dump()
+            row.position = position
+            session.add(row)
+            events.append(_event("update", "cluster_sector", row, before=before, after=row.model_dump()))
+    members = {row.government_id: row for row in session.execute(
+        sa.select(ClusterMember).where(ClusterMember.cluster_id == cluster.id)).scalars()}
+    wanted = {government.id for government in governments}
+    for government_id, row in members.items():
+        if government_id not in wanted:
+            events.append(_event("delete", "cluster_member", row, before=row.model_dump()))
+            session.delete(row)
+    session.flush()
+    for government in governments:
+        if government.id not in members:
+            row = ClusterMember(cluster_id=cluster.id, government_id=government.id,
+                                department_code=cluster.department_code)
+            session.add(row)
+            events.append(_event("create", "cluster_member", row, after=row.model_dump()))
+    session.flush()
+    record_many(session, actor, events)
+
+
 def create_cluster(*, session: Session, actor: Actor, data: ClusterInput) -> tuple[Cluster, list[RuleWarning]]:
     """Create a cluster with its sectors and members; returns it with its composition warnings."""
     require(actor, "cluster.write")
@@ -117,7 +162,7 @@ def create_cluster(*, session: Session, actor: Actor, data: ClusterInput) -> tup
 
 def update_cluster(*, session: Session, actor: Actor, cluster_id: uuid.UUID,
                    data: ClusterInput) -> tuple[Cluster, list[RuleWarning]]:
-    """Replace a cluster's name, wave, sectors and members (the department cannot change)."""
+    """Change a cluster's name, wave, sectors and members in place (the department cannot change)."""
     cluster = session.get(Cluster, cluster_id)
     if cluster is None:
         raise NotFound("cluster.not_found")
@@ -127,12 +172,10 @@ def update_cluster(*, session: Session, actor: Actor, cluster_id: uuid.UUID,
     data.department_code = cluster.department_code
     data, governments = _validated(session, data)
     before = _state(session, cluster)
-    session.execute(sa.delete(ClusterSector).where(ClusterSector.cluster_id == cluster.id))
-    session.execute(sa.delete(ClusterMember).where(ClusterMember.cluster_id == cluster.id))
     cluster.name, cluster.wave, cluster.wave_date, cluster.notes = data.name, int(data.wave), data.wave_date, data.notes
     session.add(cluster)
     session.flush()
-    _write_links(session, cluster, data, governments)
+    _update_links(session, actor, cluster, data, governments)
     session.flush()
     record(session, actor, "update", "cluster", cluster.id, before=before, after=_state(session, cluster))
     return cluster, warnings_for(cluster.department_code, governments, data.sectors)

@@ -16,7 +16,7 @@ from assessments import rules
 from assessments.access import Actor, require
 from assessments.errors import NotFound, ValidationFailed
 from assessments.text import clean_field
-from db.audit import record
+from db.audit import record, record_many
 from db.engine import read_session
 from db.models import Cluster, Department, GcdAttendance, GcdMeeting, GcdMember
 from db.models.base import INDIGENOUS, SEXES
@@ -202,6 +202,29 @@ def record_meeting(*, session: Session, actor: Actor, department_code: str, peri
     return meeting
 
 
+def _update_attendance(session: Session, actor: Actor, meeting: GcdMeeting, attendees: list[uuid.UUID]) -> None:
+    """The meeting's attendance made ``attendees`` in place: who stays keeps their row (and id), only
+    newcomers are inserted and only those no longer listed deleted, each change audited."""
+    current = {row.member_id: row for row in session.execute(
+        sa.select(GcdAttendance).where(GcdAttendance.meeting_id == meeting.id)).scalars()}
+    wanted = set(attendees)
+    events = []
+    for member_id, row in current.items():
+        if member_id not in wanted:
+            events.append({"action": "delete", "entity": "gcd_attendance", "entity_id": row.id,
+                           "before": row.model_dump()})
+            session.delete(row)
+    session.flush()
+    for member_id in dict.fromkeys(attendees):
+        if member_id not in current:
+            row = GcdAttendance(meeting_id=meeting.id, member_id=member_id)
+            session.add(row)
+            events.append({"action": "create", "entity": "gcd_attendance", "entity_id": row.id,
+                           "after": row.model_dump()})
+    session.flush()
+    record_many(session, actor, events)
+
+
 def update_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID, data: MeetingInput) -> GcdMeeting:
     """Correct a meeting; ``attendee_ids`` None keeps the attendance as it is."""
     meeting = _writable(session, actor, GcdMeeting, meeting_id, "gcd.meeting_not_found")
@@ -213,8 +236,7 @@ def update_meeting(*, session: Session, actor: Actor, meeting_id: uuid.UUID, dat
         setattr(meeting, column, value)
     session.add(meeting)
     if not keep_attendance:
-        session.execute(sa.delete(GcdAttendance).where(GcdAttendance.meeting_id == meeting.id))
-        session.add_all([GcdAttendance(meeting_id=meeting.id, member_id=m) for m in attendees])
+        _update_attendance(session, actor, meeting, attendees)
     session.flush()
     record(session, actor, "update", "gcd_meeting", meeting.id, before=before, after=_meeting_state(session, meeting))
     return meeting
