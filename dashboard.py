@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from assessments.i18n import LANGUAGES
+from db import faults
 from pages import ui
 
 st.set_page_config(page_title="FOCAS · QSIP", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
@@ -68,10 +72,33 @@ def login_gate():
     return actor
 
 
+@contextmanager
+def page_guard(*, writes_as: str = "save") -> Iterator[None]:
+    """One page's database fault ends that page's run with its translated message, never a traceback.
+
+    A read that fails while the page renders (ui.read raises a DatabaseFault; a page querying the
+    database directly raises the driver's error) or a write outside ui.attempt shows what happened
+    (db/faults.py) and stops this run only: the language switch and the sidebar stay, the next run
+    and every other page read the database afresh, and a form keeps what was typed (Streamlit keeps
+    widget values; nothing is cleared). ``writes_as`` names a write's message ("login" on the login page).
+    """
+    try:
+        yield
+    except faults.DatabaseFault as fault:
+        ui.show_fault(fault)
+    except DBAPIError as error:
+        ui.show_fault(error, writes_as if faults.in_write_unit(error) else "read")
+
+
 language_switch()
-ui.demo_badge()
-if login_gate() is None:
-    st.navigation([st.Page("pages/login.py", title=ui.t("access.login.nav"), icon=":material/login:",
-                           url_path="login", default=True)], position="hidden").run()
-else:
-    navigation().run()
+signed_in = None  # stays None when the login gate could not read the database (its message is shown)
+with page_guard():
+    ui.demo_badge()
+    signed_in = login_gate() is not None
+if signed_in is False:
+    with page_guard(writes_as="login"):
+        st.navigation([st.Page("pages/login.py", title=ui.t("access.login.nav"), icon=":material/login:",
+                               url_path="login", default=True)], position="hidden").run()
+elif signed_in:
+    with page_guard():
+        navigation().run()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from assessments.access import ANONYMOUS, LOCAL_USER, ROLE_ORDER, WRITE_ACTIONS, Actor, can
 from assessments.errors import DomainError
@@ -17,8 +19,10 @@ from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from assessments.snapshot import formula_safe_csv  # every CSV download: "=HYPERLINK(…)" stays inert text
 from db.audit import data_version
 from db.config import load_settings
-from db.engine import read_session
+from db.engine import read_session, retrying
+from db.faults import DatabaseFault, fault_of
 
+_LOG = logging.getLogger("focas.db_faults")
 LANG_KEY = "lang"
 ACTOR_KEY = "actor"
 
@@ -141,16 +145,21 @@ def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Call a read service through the cache; any committed write (any process) invalidates it.
 
     The key holds the database's data version, which every write service bumps in its transaction,
-    so a manager never sees numbers older than the last save.
+    so a manager never sees numbers older than the last save. A database fault (locked, timed out,
+    unreachable) is raised as a ``DatabaseFault`` with its translated message: ``attempt`` shows it,
+    and so does dashboard.py's page guard, which stops only this page (db/faults.py).
     """
-    return _cached_call(
-        function.__module__,
-        function.__qualname__,
-        current_data_version(),
-        load_settings().database_url,
-        args,
-        tuple(sorted(kwargs.items())),
-    )
+    try:
+        return _cached_call(
+            function.__module__,
+            function.__qualname__,
+            current_data_version(),
+            load_settings().database_url,
+            args,
+            tuple(sorted(kwargs.items())),
+        )
+    except DBAPIError as error:
+        raise DatabaseFault.of(error) from error
 
 
 _MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=^&])")
@@ -185,12 +194,29 @@ def show_error(error: DomainError) -> None:
     st.error(message_of(error), icon=":material/error:")
 
 
+def show_fault(error: BaseException, action: str | None = None) -> None:
+    """A database fault (the driver's error or a DatabaseFault) as its translated message; the traceback
+    goes to the server's log for the administrator, never to the page."""
+    fault = fault_of(error, action) or DatabaseFault("db_faults.read.other")
+    _LOG.warning("database fault (%s): %s", fault.kind, fault.__cause__ or error)
+    show_error(fault)
+
+
 def attempt(work: Callable[[], Any], *, success: str | None = None) -> Any:
-    """Run a service call; show its translated error instead of a traceback. Returns None on error."""
+    """Run a service call; show its translated error instead of a traceback. Returns None on error.
+
+    A transient database conflict (locked, lock timeout, serialization failure, deadlock) is retried
+    with backoff (db.engine.retrying; never once a write unit of ``work`` committed); a fault that
+    remains (or a read-only or full database) is shown translated, nothing of the unit is saved, and
+    the page's widgets keep what the user typed (no rerun, nothing cleared).
+    """
     try:
-        result = work()
+        result = retrying(work)
     except DomainError as error:
         show_error(error)
+        return None
+    except DBAPIError as error:
+        show_fault(error)
         return None
     if success:
         st.success(t(success))
