@@ -83,16 +83,14 @@ def stored_answer(session: Session, batch_id: uuid.UUID) -> dict | None:
 
 
 def fault_kind(error: BaseException) -> str:
-    """Which database fault stopped a save: locked, read_only, full or other (for the message)."""
-    text = str(getattr(error, "orig", error)).lower()
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    if "locked" in text or "lock timeout" in text or sqlstate in ("55P03", "40001", "40P01", "57014"):
-        return "locked"
-    if "readonly" in text or "read-only" in text or sqlstate == "25006":
-        return "read_only"
-    if "full" in text or "no space" in text or sqlstate == "53100":
-        return "full"
-    return "other"
+    """Which database fault stopped a save: locked, read_only, full or other (the entry.fault.* message).
+
+    The one classifier is db.faults.kind; a lock, a conflict and a timeout all read "busy" here.
+    """
+    from db import faults
+
+    found = faults.kind(error) or "other"
+    return {"conflict": "locked", "timeout": "locked", "unavailable": "other"}.get(found, found)
 
 
 def busy_answer(batch_id: object, edits: Sequence[CellEdit], error: BaseException, lang: str) -> dict:
