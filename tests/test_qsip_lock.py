@@ -268,7 +268,7 @@ def test_the_page_asks_for_the_reason_keeps_what_was_typed_and_saves_with_it(wor
     next(b for b in at.button if b.label == "Registrar barrera").click().run()
     assert [e.value for e in at.error] == [
         "Esta auditoría (Acompañamiento pedagógico, 2013) está validada: cada cambio necesita un motivo. "
-        "Escriba el motivo del cambio y guarde de nuevo; no se guardó nada."]
+        "Escríbalo en «Motivo del cambio», al inicio de la pestaña, y guarde de nuevo; no se guardó nada."]
     # the typing stays
     assert [a for a in at.text_area if a.label == "Descripción de la barrera"][0].value == "Falta de intérpretes en awajún"
     with read_session() as session:
