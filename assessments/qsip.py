@@ -24,7 +24,7 @@ from sqlmodel import Session
 from assessments.access import Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from assessments.qsip_summary import validate_rating
-from assessments.text import LIMITS, clean_text
+from assessments.text import LIMITS, clean_field, clean_text
 from db.audit import record
 from db.instruments import default_instrument_id
 from db.models import (
@@ -228,7 +228,7 @@ def create_audit(*, session: Session, actor: Actor, data: AuditInput) -> Service
     cluster = session.get(Cluster, data.cluster_id)
     if cluster is None:
         raise NotFound("qsip.cluster.not_found")
-    service_name = _text(data.service_name)
+    service_name = clean_field(data.service_name, "qsip.service_name")
     if not service_name:
         raise ValidationFailed("qsip.audit.service_blank")
     sector = _one_of(data.sector, SECTORS, "qsip.audit.sector_unknown", missing_key="qsip.audit.sector_missing")
@@ -243,7 +243,7 @@ def create_audit(*, session: Session, actor: Actor, data: AuditInput) -> Service
     if instrument_id is None:
         raise NotFound("qsip.instrument.missing")
     audit = ServiceAudit(cluster_id=cluster.id, service_name=service_name, sector=sector, cycle_year=year,
-                         instrument_id=instrument_id, notes=_text(data.notes))
+                         instrument_id=instrument_id, notes=clean_field(data.notes, "qsip.notes"))
     _write_audit(session, actor, audit, _stage_names(session, instrument_id))
     return audit
 
@@ -277,7 +277,7 @@ def _change_stage(session: Session, actor: Actor, stage: AuditStage, changes: Ma
         elif key == "status":
             value = _one_of(value, STAGE_STATUSES, "qsip.stage.status_unknown")
         elif key == "notes":
-            value = _text(value)
+            value = clean_field(value, "qsip.stage.notes")
         else:
             value = _as_date(value, "qsip.stage.bad_date")
         new[key] = value
@@ -371,7 +371,8 @@ def add_respondent(*, session: Session, actor: Actor, audit_id: uuid.UUID, data:
     items = _items_by_code(session, audit.instrument_id)
     ratings = _validated_ratings(data.ratings or {}, items)
     respondent = Respondent(audit_id=audit.id, respondent_type=respondent_type, sex=sex, indigenous=indigenous,
-                            locality=_text(data.locality), code=_text(data.code))
+                            locality=clean_field(data.locality, "qsip.respondent.locality"),
+                            code=clean_field(data.code, "qsip.respondent.code"))
     if respondent_id is not None:
         respondent.id = respondent_id
     session.add(respondent)
@@ -446,7 +447,7 @@ class BarrierInput:
 
 
 def _clean_barrier(data: BarrierInput) -> dict:
-    description = _text(data.description)
+    description = clean_field(data.description, "qsip.barrier.description")
     if not description:
         raise ValidationFailed("qsip.barrier.description_blank")
     return {
@@ -530,7 +531,7 @@ def _member_ids(session: Session, cluster_id: uuid.UUID) -> set[uuid.UUID]:
 
 def _clean_action(session: Session, audit: ServiceAudit, data: ActionInput, *, today: date,
                   creating: bool) -> dict:
-    description = _text(data.description)
+    description = clean_field(data.description, "qsip.action.description")
     if not description:
         raise ValidationFailed("qsip.action.description_blank")
     if data.barrier_id is None or data.barrier_id == "":
@@ -553,7 +554,7 @@ def _clean_action(session: Session, audit: ServiceAudit, data: ActionInput, *, t
     status = _one_of(data.status or "planned", ACTION_STATUSES, "qsip.action.status_unknown")
     return {"barrier_id": barrier.id, "description": description, "deadline": deadline,
             "responsible_government_id": government_id, "status": status, "quick_win": bool(data.quick_win),
-            "evidence": _text(data.evidence)}
+            "evidence": clean_field(data.evidence, "qsip.action.evidence")}
 
 
 def add_action(*, session: Session, actor: Actor, audit_id: uuid.UUID, data: ActionInput,

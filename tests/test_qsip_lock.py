@@ -286,3 +286,28 @@ def test_the_page_asks_for_the_reason_keeps_what_was_typed_and_saves_with_it(wor
     next(b for b in at.button if b.label == "Abrir el siguiente ciclo").click().run()
     assert not at.exception
     assert not [t for t in at.text_input if t.key and t.key.startswith("qsip_lock.reason")]
+
+
+# ---------------------------------------------------------------------------------------------- QSIP texts
+@pytest.mark.parametrize(("name", "call"), [
+    ("service name with NUL", lambda s, ids: qsip.create_audit(session=s, actor=LOCAL_USER, data=qsip.AuditInput(
+        cluster_id=ids["cluster"], service_name="Escuelas\x00", sector="education", cycle_year=2015))),
+    ("notes too long", lambda s, ids: qsip.create_audit(session=s, actor=LOCAL_USER, data=qsip.AuditInput(
+        cluster_id=ids["cluster"], service_name="Escuelas", sector="education", cycle_year=2015, notes="n" * 2001))),
+    ("barrier too long", lambda s, ids: qsip.add_barrier(
+        session=s, actor=LOCAL_USER, audit_id=ids["audit"], reason=REASON, data=qsip.BarrierInput(
+            description="b" * 1001, category="other", government_level="district"))),
+    ("action evidence with a direction override", lambda s, ids: qsip.add_action(
+        session=s, actor=LOCAL_USER, audit_id=ids["audit"], today=TODAY, reason=REASON, data=qsip.ActionInput(
+            barrier_id=ids["barrier"], description="Concurso", deadline=TODAY + timedelta(days=9),
+            evidence="acta \u202efdp.exe"))),
+    ("respondent locality with a control character", lambda s, ids: qsip.add_respondent(
+        session=s, actor=LOCAL_USER, audit_id=ids["audit"], reason=REASON, data=qsip.RespondentInput(
+            respondent_type="user", locality="Yurimaguas\x07", ratings={"EFT-01": 3}))),
+])
+def test_qsip_texts_have_limits_and_refuse_control_characters(world, name, call):
+    before = picture()
+    with pytest.raises(ValidationFailed) as refused, write_session() as session:
+        call(session, world)
+    assert refused.value.key.startswith("text_limits."), name
+    assert picture() == before
