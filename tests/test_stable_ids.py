@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlmodel import SQLModel
 
 from assessments import snapshot
 from db import identity
@@ -34,7 +35,8 @@ def reference_ids(url: str) -> dict[str, list[tuple]]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            return {t: sorted(connection.exec_driver_sql(f"SELECT id, created_at FROM {t}").all(), key=str)
+            tables = SQLModel.metadata.tables
+            return {t: sorted(connection.execute(sa.select(tables[t].c.id, tables[t].c.created_at)).all())
                     for t in REFERENCE}
     finally:
         engine.dispose()
