@@ -31,7 +31,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,7 +42,8 @@ from sqlmodel import Session
 
 from assessments import scoring
 from assessments.access import Actor, require
-from assessments.errors import ValidationFailed
+from assessments.errors import PermissionDenied, ValidationFailed
+from db.queries import scope as read_scope
 from db.queries import snapshot as q
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -313,24 +314,39 @@ def export_snapshot(
     bom: bool = False,
     xlsx: bool = False,
     progress: ProgressFn | None = None,
+    names: bool | None = None,
 ) -> dict:
     """Write a snapshot ZIP to ``target`` (a path or a binary file); returns its manifest.
 
     Rows are streamed from the database in chunks straight into the ZIP, so memory stays bounded
     however large the export (the XLSX workbook is written in openpyxl's write-only mode).
+
+    What ``actor`` reads is what is exported (``db.queries.scope``): a facilitator's snapshot holds
+    their own clusters only. People's names and typed codes are in it only when ``names`` (default:
+    the actor's role allows it, administrators and managers); otherwise every person is a stable
+    pseudonym, their record id is withheld, the raw tables (for merging, which needs the people) are
+    left out and the manifest's ``personal_data`` says so. Every export is audited ("export",
+    "snapshot", with what was included).
     """
     from assessments.snapshot_dictionary import dictionary_rows, DICTIONARY_COLUMNS
     from db.engine import read_session
 
     require(actor, "snapshot.export")
-    filters = filters or q.Filters()
+    if names is None:
+        names = read_scope.exports_names(actor)
+    elif names and not read_scope.exports_names(actor):
+        raise PermissionDenied("read_scope.names_refused", role=actor.role)
+    filters = replace(filters or q.Filters(), clusters=read_scope.readable_clusters(actor))
     progress = progress or (lambda fraction, label: None)
     encoding = "utf-8-sig" if bom else "utf-8"
-    raw = filters.is_empty()
+    raw = filters.is_empty() and names
+    secret = None if names else read_scope.pseudonym_secret()
     tidy_sources: list[tuple[str, tuple[str, ...], Callable]] = []
     for name, spec in q.TIDY_TABLES.items():
         source = {"area_indexes": _area_index_rows, "government_indexes": _government_index_rows}.get(name) \
             or q.ROW_SOURCES[name]
+        if secret is not None and name in q.PERSONAL_COLUMNS:
+            source = _pseudonymised_source(name, source, secret)
         tidy_sources.append((f"tables/{name}.csv", spec.columns, source, name))
     raw_list = q.raw_tables() if raw else []
     steps = len(tidy_sources) + 2 + len(raw_list) + (1 if xlsx else 0)
@@ -365,7 +381,10 @@ def export_snapshot(
             described[path] = _raw_columns(table)
         step(DICTIONARY_FILE)
         described[DICTIONARY_FILE] = list(DICTIONARY_COLUMNS)
-        writer.table(DICTIONARY_FILE, DICTIONARY_COLUMNS, dictionary_rows(described), sheet="dictionary")
+        personal = personal_data(names, raw_requested=filters.is_empty())
+        writer.table(DICTIONARY_FILE, DICTIONARY_COLUMNS,
+                     dictionary_rows(described, pseudonymised=None if names else personal["pseudonymised"],
+                                     withheld=None if names else personal["withheld"]), sheet="dictionary")
         if workbook is not None:
             step(WORKBOOK_FILE)
             with tempfile.TemporaryDirectory() as folder:
@@ -379,6 +398,8 @@ def export_snapshot(
             "exported_at": exported_at.isoformat(),
             "exported_by": actor.username,
             "filters": filters.as_dict(),
+            "scope": {"clusters": None if filters.clusters is None else sorted(str(c) for c in filters.clusters)},
+            "personal_data": personal,
             "mergeable": raw,
             "schema_revision": q.schema_revision(session),
             "encoding": encoding,
@@ -387,15 +408,53 @@ def export_snapshot(
             "files": writer.files,
         }
         archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+    _audit_export(actor, manifest)
     progress(1.0, MANIFEST)
     return manifest
 
 
+def _pseudonymised_source(name: str, source: Callable, secret: bytes) -> Callable:
+    def rows(session, filters):
+        return q.pseudonymised_rows(name, source(session, filters), secret)
+    return rows
+
+
+def personal_data(names: bool, *, raw_requested: bool) -> dict:
+    """The manifest's account of people's data: included, or which columns were pseudonymised or withheld."""
+    if names:
+        return {"names": "included", "pseudonymised": [], "withheld": []}
+    pseudonymised = [f"tables/{table}.csv:{text}" for table, (_, _, text) in q.PERSONAL_COLUMNS.items()]
+    withheld = [f"tables/{table}.csv:{record}" for table, (record, _, _) in q.PERSONAL_COLUMNS.items()]
+    if raw_requested:
+        withheld.append("raw/")
+    return {
+        "names": "withheld",
+        "pseudonymised": pseudonymised,
+        "withheld": withheld,
+        "pseudonym": "P-/R-/G- + first 12 hex digits of HMAC-SHA256(installation secret, '<kind>:<record id>'); "
+                     "the same person has the same code in every export of this installation",
+    }
+
+
+def _audit_export(actor: Actor, manifest: Mapping) -> None:
+    """One audit event per snapshot: who, which filters and scope, and whether it carried names."""
+    from db.audit import record
+    from db.engine import write_session
+
+    with write_session() as session:
+        record(session, actor, "export", "snapshot", None, after={
+            "names": manifest["personal_data"]["names"], "filters": manifest["filters"],
+            "clusters": manifest["scope"]["clusters"], "mergeable": manifest["mergeable"],
+            "files": len(manifest["files"]), "rows": sum(info["rows"] or 0 for info in manifest["files"].values()),
+            "exported_at": manifest["exported_at"]})
+
+
 def export_bytes(*, actor: Actor, filters: q.Filters | None = None, bom: bool = False, xlsx: bool = False,
-                 progress: ProgressFn | None = None) -> tuple[bytes, dict]:
+                 progress: ProgressFn | None = None, names: bool | None = None) -> tuple[bytes, dict]:
     """The snapshot as bytes (for a download button), built in a temporary file first."""
     with tempfile.TemporaryFile() as handle:
-        manifest = export_snapshot(handle, actor=actor, filters=filters, bom=bom, xlsx=xlsx, progress=progress)
+        manifest = export_snapshot(handle, actor=actor, filters=filters, bom=bom, xlsx=xlsx, progress=progress,
+                                   names=names)
         handle.seek(0)
         return handle.read(), manifest
 
@@ -957,14 +1016,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, info in manifest["files"].items():
                 print(f"{name}\t{info['rows'] if info['rows'] is not None else '-'}\t{info['sha256']}")
             return 0
-        from db.engine import write_session
+        from db.engine import run_write
         from db.setup import prepare
 
         prepare(demo=False, quiet=True)
-        with write_session() as session:
-            report = import_snapshot(args.source, session=session, actor=LOCAL_USER,
-                                     take_incoming=args.take_incoming,
-                                     max_bytes=load_settings().max_upload_mb * 1_048_576)
+        # one transaction, tried again after a transient conflict (the app saving at the same time)
+        report = run_write(lambda session: import_snapshot(args.source, session=session, actor=LOCAL_USER,
+                                                           take_incoming=args.take_incoming,
+                                                           max_bytes=load_settings().max_upload_mb * 1_048_576))
         print(report.as_frame().to_string(index=False))
         for conflict in report.conflicts:
             print(f"CONFLICT {conflict.kind} {conflict.key} {', '.join(conflict.columns)}")

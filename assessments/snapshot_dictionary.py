@@ -114,8 +114,24 @@ def type_label(kind: str, lang: str) -> str:
     return catalog(lang).get(f"snapshot.type.{kind}", kind)
 
 
-def dictionary_rows(files: Mapping[str, list[str]]) -> Iterator[tuple]:
-    """One row per file × column: file, column, type, allowed values, meaning in Spanish and English."""
+def dictionary_rows(files: Mapping[str, list[str]], *, pseudonymised: list[str] | None = None,
+                    withheld: list[str] | None = None) -> Iterator[tuple]:
+    """One row per file × column: file, column, type, allowed values, meaning in Spanish and English.
+
+    ``pseudonymised`` and ``withheld`` ("file:column") mark the columns of a pseudonymised snapshot: the
+    meaning then says the column holds the person's pseudonym, or is left empty.
+    """
+    notes = {**{k: "pseudonymised" for k in pseudonymised or ()}, **{k: "withheld" for k in withheld or ()}}
+    for row in _dictionary_rows(files):
+        note = notes.get(f"{row[0]}:{row[1]}")
+        if note:
+            row = (*row[:2], "text / text" if note == "pseudonymised" else row[2], row[3],
+                   f"{row[4]} {catalog('es')[f'read_scope.dictionary.{note}']}".strip(),
+                   f"{row[5]} {catalog('en')[f'read_scope.dictionary.{note}']}".strip())
+        yield row
+
+
+def _dictionary_rows(files: Mapping[str, list[str]]) -> Iterator[tuple]:
     for path, columns in files.items():
         stem = _stem(path)
         table = SQLModel.metadata.tables.get(stem) if path.startswith("raw/") else None

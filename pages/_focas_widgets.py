@@ -25,7 +25,10 @@ def government_picker(*, with_round: bool) -> tuple:
     Both FOCAS pages remember the same choice, so switching between workshop and plan keeps the government.
     """
     t = ui.t
-    clusters = ui.read(registry.clusters)
+    # a facilitator reads the clusters assigned to them; a workshop of another cluster asked for by URL is refused
+    if not ui.read(registry.in_scope, ui.actor(), st.query_params.get("cluster"), st.query_params.get("gov")):
+        st.error(t("read_scope.not_in_your_clusters.workshop"), icon=":material/block:")
+    clusters = ui.read(registry.clusters, ui.actor())
     if clusters.empty:
         st.info(t("focas.no_clusters"))
         st.stop()

@@ -38,17 +38,17 @@ targets_blocked = focas.read_only_reason(ui.actor(), "target.write", government_
 if plan_blocked and targets_blocked:
     st.info(t(plan_blocked), icon=":material/visibility:")
 
-context = ui.read(queries.plan_areas, government_id)
+context = ui.read(queries.plan_areas, ui.actor(), government_id)
 instrument = ui.read(queries.instrument, context["instrument_id"])
 names = {area.code: area.name.get(lang) for area in instrument.areas}
-consensus = ui.read(queries.government_consensus, government_id)
+consensus = ui.read(queries.government_consensus, ui.actor(), government_id)
 scale = {"scale_min": instrument.scale_min, "scale_max": instrument.scale_max}
 by_round = {}
 for round_name in ("baseline", "midpoint", "end"):
     part = consensus.loc[consensus["round"] == round_name]
     if not part.empty:
         by_round[round_name] = scoring.indexes(part, **scale)[0].set_index("area_code")["area_score"]
-targets = ui.read(queries.targets, government_id)
+targets = ui.read(queries.targets, ui.actor(), government_id)
 target_of = {(r["area_code"], r["round"]): r["target"] for r in targets.to_dict("records")}
 
 # --- targets next to the scores -------------------------------------------------------------------
@@ -119,7 +119,7 @@ def area_label(code: str) -> str:
     return f"{code} · {names[code]}" + ("" if score is None or pd.isna(score) else f" ({score:.2f})")
 
 
-items = ui.read(queries.plan_items, government_id)
+items = ui.read(queries.plan_items, ui.actor(), government_id)
 TYPES = capacity_plan.INTERVENTION_TYPES
 
 

@@ -14,6 +14,7 @@ from db.engine import write_session
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
 from db.queries import entry as entry_queries
 from db.queries import focas as queries
+from db.queries import scope as read_scope
 from pages import _entry as entry_ui
 from pages import _focas_widgets as widgets
 from pages import ui
@@ -50,7 +51,7 @@ cluster_id, government_id, round_name = widgets.government_picker(with_round=Tru
 # who may change this government's workshop (the services refuse anyway; this hides what would be refused)
 blocked = focas.read_only_reason(ui.actor(), "assessment.write", government_id=government_id, cluster_id=cluster_id)
 
-rounds = ui.read(queries.government_assessments, government_id)
+rounds = ui.read(queries.government_assessments, ui.actor(), government_id)
 if not rounds.empty:
     status_line = " · ".join(
         f"{t('round.' + r['round'])}: {t('focas.status.' + r['status'])} ({r['n_participants']} "
@@ -86,7 +87,9 @@ if existing.empty:
     st.stop()
 
 assessment_id = existing.iloc[0]["id"]
-header = ui.read(queries.assessment_header, assessment_id)
+header = ui.attempt(lambda: ui.read(queries.assessment_header, ui.actor(), assessment_id))  # not in your clusters
+if header is None:
+    st.stop()
 instrument = ui.read(queries.instrument, header["instrument_id"])
 validated = header["status"] == "validated"
 scale_text = " · ".join(f"{lv.level} = {lv.name.get(lang)}" for lv in instrument.levels)
@@ -171,8 +174,8 @@ def participant_fields(prefix: str, current: dict | None = None) -> focas.Partic
 
 
 def participants_section() -> None:
-    people = ui.read(queries.participants, assessment_id)
-    counts = ui.read(queries.attendance, assessment_id)
+    people = ui.read(queries.participants, ui.actor(), assessment_id)
+    counts = ui.read(queries.attendance, ui.actor(), assessment_id)
     st.subheader(t("focas.attendance.title", n=len(people)))
     if not blocked:
         # the register owns the keyboard in the browser: the next person can be typed at once, nothing is lost
@@ -199,11 +202,25 @@ def participants_section() -> None:
         indigenous=people["indigenous"].map(lambda v: t(f"indigenous.{v}")),
         role=people["role"].map(lambda v: t(f"focas.role.{v}")),
     )[["code", "full_name", "sex", "indigenous", "role", "organisation", "n_scores"]]
-    ui.table(shown, file_name="participantes.csv", key="focas.participants_table", column_labels={
-        "code": t("focas.participant.code"), "full_name": t("focas.participant.name"),
-        "sex": t("focas.participant.sex"), "indigenous": t("focas.participant.indigenous"),
-        "role": t("focas.participant.role"), "organisation": t("focas.participant.organisation"),
-        "n_scores": t("focas.participant.n_scores")})
+    names_shown = read_scope.sees_names(ui.actor())
+    if not names_shown:  # evaluators: a pseudonym per person, no name column
+        shown = shown.drop(columns="full_name")
+        st.caption(t("read_scope.pseudonymised_caption"))
+    headers = {"code": t("focas.participant.code"), "full_name": t("focas.participant.name"),
+               "sex": t("focas.participant.sex"), "indigenous": t("focas.participant.indigenous"),
+               "role": t("focas.participant.role"), "organisation": t("focas.participant.organisation"),
+               "n_scores": t("focas.participant.n_scores")}
+    headers = {column: label for column, label in headers.items() if column in shown.columns}
+    st.dataframe(shown.rename(columns=headers), hide_index=True, placeholder="—", width="stretch")
+    # the list with names is written (and audited) only when the download is clicked
+    who, labels = ui.actor(), {"sex": {v: t(f"sex.{v}") for v in SEXES},
+                               "indigenous": {v: t(f"indigenous.{v}") for v in INDIGENOUS},
+                               "role": {v: t(f"focas.role.{v}") for v in PARTICIPANT_ROLES}}
+    st.download_button(t("common.download_csv"), data=lambda: queries.participants_csv(who, assessment_id, headers, labels),
+                       file_name="participantes.csv", mime="text/csv", key="focas.participants_table_csv",
+                       on_click="ignore")
+    if names_shown:
+        st.caption(t("read_scope.download_audited"))
     if blocked:
         return
 
@@ -290,7 +307,7 @@ def score_surface() -> None:
     After a server restart the browser's first batch may name a fragment the new server does not know;
     it is re-sent by the browser's journal once the page has been drawn again.
     """
-    sheet = ui.read(entry_queries.workshop_sheet, assessment_id)
+    sheet = ui.read(entry_queries.workshop_sheet, ui.actor(), assessment_id)
     area = ui.remembered("focas.area_value", "area", instrument.area_codes())
     view = ui.remembered("focas.view_value", "entry", ["individual", "consensus"])
     entry_ui.surface(key=f"focas.entry.{assessment_id}", assessment_id=assessment_id, editable=editable,
@@ -302,7 +319,7 @@ def score_surface() -> None:
 
 
 def results_section() -> None:
-    outcome = ui.read(queries.results, assessment_id)
+    outcome = ui.read(queries.results, ui.actor(), assessment_id)
     government = outcome["government"]
     c1, c2, c3 = st.columns(3)
     index = government["capacity_index"]
@@ -316,7 +333,7 @@ def results_section() -> None:
     areas = outcome["areas"].copy()
     # short names so the targets and progress columns fit beside them without scrolling
     areas.insert(1, "name", areas["area_code"].map(lambda c: names[c] if len(names[c]) <= 38 else names[c][:37] + "…"))
-    goals = ui.read(queries.targets, header["government_id"])
+    goals = ui.read(queries.targets, ui.actor(), header["government_id"])
     for round_goal in ("midpoint", "end"):
         goal = goals.loc[goals["round"] == round_goal].set_index("area_code")["target"]
         areas[f"target_{round_goal}"] = areas["area_code"].map(goal)
@@ -405,7 +422,7 @@ def validation_section() -> None:
                 flash(t("focas.validate.done"))
                 st.rerun()
     st.subheader(t("focas.history.title"))
-    events = ui.read(queries.history, assessment_id)
+    events = ui.read(queries.history, ui.actor(), assessment_id)
     if events.empty:
         st.info(t("common.empty"))
         return

@@ -10,6 +10,7 @@ from assessments.scoring import ROUNDS
 from db import instruments
 from db.config import load_settings
 from db.engine import write_session
+from db.queries import scope as read_scope
 from db.queries import snapshot as snapshot_queries
 from pages import ui
 
@@ -31,7 +32,7 @@ def export_section() -> None:
     if not access.can(ui.actor(), "snapshot.export"):
         st.info(t("snapshot.export.denied"))
         return
-    choices = ui.read(snapshot_queries.export_choices)
+    choices = ui.read(snapshot_queries.export_choices, ui.actor())
     departments = dict(choices["departments"])
     left, middle, right = st.columns(3)
     everything = t("snapshot.filter.all")
@@ -48,8 +49,17 @@ def export_section() -> None:
     filters = snapshot_queries.Filters(department_code=department, cluster_id=cluster, round=round_)
     if not filters.is_empty():
         st.caption(t("snapshot.filter.note"))
+    if read_scope.readable_clusters(ui.actor()) is not None:
+        st.caption(t("read_scope.snapshot.own_clusters"))
     bom = st.checkbox(t("snapshot.option.bom"), value=True, key="snapshot.bom")
     xlsx = st.checkbox(t("snapshot.option.xlsx"), value=False, key="snapshot.xlsx")
+    # names reach administrators and managers only, and every export is audited
+    if read_scope.exports_names(ui.actor()):
+        names = st.checkbox(t("read_scope.snapshot.names"), value=True, key="snapshot.names",
+                            help=t("read_scope.snapshot.names_help"))
+    else:
+        names = False
+        st.caption(t("read_scope.snapshot.pseudonymised"))
     if st.button(t("snapshot.prepare"), type="primary", key="snapshot.prepare"):
         bar = st.progress(0.0, text=t("snapshot.preparing", label="…"))
 
@@ -57,7 +67,7 @@ def export_section() -> None:
             bar.progress(fraction, text=t("snapshot.preparing", label=label))
 
         result = ui.attempt(lambda: snapshot.export_bytes(actor=ui.actor(), filters=filters, bom=bom, xlsx=xlsx,
-                                                          progress=progress))
+                                                          progress=progress, names=names))
         bar.empty()
         st.session_state["snapshot.export_result"] = result
     result = st.session_state.get("snapshot.export_result")
@@ -67,6 +77,8 @@ def export_section() -> None:
     files = manifest["files"]
     total = sum(info["rows"] or 0 for info in files.values())
     st.success(t("snapshot.ready", files=len(files) + 1, rows=total))
+    if manifest.get("personal_data", {}).get("names") == "withheld":
+        st.caption(t("read_scope.snapshot.withheld", columns=", ".join(manifest["personal_data"]["withheld"])))
     st.download_button(t("snapshot.download"), data=data, file_name=snapshot.file_name(manifest),
                        mime="application/zip", type="primary", key="snapshot.download")
     with st.expander(t("snapshot.manifest_table")):
@@ -145,7 +157,7 @@ def xlsform_section() -> None:
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                key="snapshot.xlsform_download")
     with st.expander(t("snapshot.xlsform.audits")):
-        audits = ui.read(snapshot_queries.audit_targets)
+        audits = ui.read(snapshot_queries.audit_targets, ui.actor())
         if not audits:
             st.info(t("snapshot.xlsform.no_audits"))
         else:

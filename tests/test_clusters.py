@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import json
 
 import pytest
@@ -35,7 +36,7 @@ def make(session, actor, **overrides):
 def test_create_a_complete_cluster_without_warnings(session, actor):
     cluster, warnings = make(session, actor)
     assert warnings == []
-    frame = registry.clusters("16")
+    frame = registry.clusters(LOCAL_USER, "16")
     row = frame.iloc[0]
     assert (row["name"], row["n_regional"], row["n_provincial"], row["n_district"]) == ("Alto Amazonas", 1, 1, 3)
     assert row["sectors"] == ("health",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 from db.demo import load_demo
 from db.queries import registry
 
@@ -21,7 +22,7 @@ EXPECTED = {
 
 def test_demo_clusters_match_the_plan(db_url):
     load_demo()
-    frame = registry.clusters()
+    frame = registry.clusters(LOCAL_USER)
     assert set(frame["name"]) == set(EXPECTED)
     assert frame["is_demo"].all()
     for row in frame.to_dict("records"):
@@ -37,6 +38,6 @@ def test_demo_clusters_match_the_plan(db_url):
 
 def test_first_wave_has_two_san_martin_clusters_and_one_elsewhere(db_url):
     load_demo()
-    frame = registry.clusters()
+    frame = registry.clusters(LOCAL_USER)
     wave1 = frame[frame["wave"] == 1].groupby("department").size().to_dict()
     assert wave1 == {"Amazonas": 1, "San Martín": 2, "Ucayali": 1, "Madre de Dios": 1, "Loreto": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import json
 import uuid
 
@@ -102,7 +103,7 @@ def test_a_locked_assessment_refuses_the_whole_batch_and_keeps_no_record_of_it(r
     assessment_id, (p1, *_rest) = room
     from db.queries import focas as queries
 
-    all_codes = queries.instrument(queries.assessment_header(assessment_id)["instrument_id"]).indicator_codes()
+    all_codes = queries.instrument(queries.assessment_header(LOCAL_USER, assessment_id)["instrument_id"]).indicator_codes()
     with write_session() as session:
         focas.apply_consensus_edits(session=session, actor=actor, assessment_id=assessment_id,
                                     edits={c: {"score": 2} for c in all_codes}, expected={})

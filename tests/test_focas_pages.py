@@ -79,7 +79,7 @@ def test_adding_participants_updates_attendance_and_warnings(lamas, actor):  # n
     assert register["editable"] is True
     assert [v for v, _ in register["choices"]["sex"]] == ["female", "male", "other", "undisclosed"]
     assert register["texts"]["need_sex"] == "Elija el sexo (o «Prefiere no decir»)."
-    assessment_id = queries.government_assessments(lamas["governments"][1]).iloc[0]["id"]
+    assessment_id = queries.government_assessments(LOCAL_USER, lamas["governments"][1]).iloc[0]["id"]
     register_people(assessment_id, {"full_name": "Segundo Tapullima", "sex": "male", "role": "official"})
     at.run()
     warnings = [w.value for w in at.warning]
@@ -160,7 +160,7 @@ def test_instrument_section_keeps_mandatory_areas_and_adds_a_custom_indicator(la
     at.button(key="FormSubmitter:focas.custom_indicator_form-Add indicator").click().run()
     assert not at.exception
     assert "Instrument version 2 was created" in texts(at)
-    header = queries.assessment_header(assessment_id)
+    header = queries.assessment_header(LOCAL_USER, assessment_id)
     assert header["instrument_version"] == 2
     assert "ADM-C1" in queries.instrument(header["instrument_id"]).indicator_codes()
 
@@ -171,7 +171,7 @@ def test_validation_refuses_gaps_then_locks_and_corrections_need_a_reason(lamas,
     at = open_page(WORKSHOP, "en", **choose(lamas), **{"focas.section_value": "validation"})
     at.button(key="focas.validate").click().run()
     assert "37 consensus scores are missing" in at.error[0].value
-    codes = queries.instrument(queries.assessment_header(assessment_id)["instrument_id"]).indicator_codes()
+    codes = queries.instrument(queries.assessment_header(LOCAL_USER, assessment_id)["instrument_id"]).indicator_codes()
     with write_session() as session:
         focas.apply_consensus_edits(session=session, actor=actor, assessment_id=assessment_id,
                                     edits={c: {"score": 2} for c in codes}, expected={})

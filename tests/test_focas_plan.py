@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import json
 from datetime import date
 
@@ -57,7 +58,7 @@ def test_bad_targets_are_refused_and_nothing_is_saved(lamas, actor, targets, key
             capacity_plan.set_targets(session=session, actor=actor, government_id=lamas["governments"][1],
                                       targets={("HR", "end"): 3, **targets})
     assert error.value.key == key
-    assert queries.targets(lamas["governments"][1]).empty
+    assert queries.targets(LOCAL_USER, lamas["governments"][1]).empty
 
 
 def test_a_target_changed_by_someone_else_is_a_conflict(lamas, actor):  # noqa: F811
@@ -69,7 +70,7 @@ def test_a_target_changed_by_someone_else_is_a_conflict(lamas, actor):  # noqa: 
         with write_session() as session:
             capacity_plan.set_targets(session=session, actor=actor, government_id=government,
                                       targets={("ADM", "end"): 2}, expected={("ADM", "end"): None})
-    assert queries.targets(government)["target"].tolist() == [3.0]
+    assert queries.targets(LOCAL_USER, government)["target"].tolist() == [3.0]
 
 
 def test_facilitators_cannot_set_targets_but_can_plan_in_their_cluster(lamas):  # noqa: F811
@@ -81,7 +82,7 @@ def test_facilitators_cannot_set_targets_but_can_plan_in_their_cluster(lamas):  
     with write_session() as session:
         capacity_plan.add_plan_item(session=session, actor=facilitator, government_id=lamas["governments"][1],
                                     data=item())
-    assert len(queries.plan_items(lamas["governments"][1])) == 1
+    assert len(queries.plan_items(LOCAL_USER, lamas["governments"][1])) == 1
 
 
 def test_plan_items_are_added_updated_deleted_and_audited(lamas, actor):  # noqa: F811
@@ -92,7 +93,7 @@ def test_plan_items_are_added_updated_deleted_and_audited(lamas, actor):  # noqa
                                     data=item(area_code="ADM", intervention_type="onsite_assistance", sequence=2,
                                               what="Asistencia en sitio para el archivo"))
         first_id, stamp = first.id, first.updated_at
-    frame = queries.plan_items(government)
+    frame = queries.plan_items(LOCAL_USER, government)
     assert frame["sequence"].tolist() == [1, 2]
     assert frame.iloc[0][["area_code", "intervention_type", "who_staff", "other_support"]].tolist() == [
         "HR", "training", "Jefes de oficina", "SERVIR 2012"]
@@ -103,7 +104,7 @@ def test_plan_items_are_added_updated_deleted_and_audited(lamas, actor):  # noqa
         with write_session() as session:
             capacity_plan.update_plan_item(session=session, actor=actor, item_id=first_id,
                                            data=item(status="dropped"), expected_updated_at=stamp)
-    frame = queries.plan_items(government)
+    frame = queries.plan_items(LOCAL_USER, government)
     assert frame["status"].tolist() == ["planned", "done"] and frame["sequence"].tolist() == [2, 3]
     with write_session() as session:
         capacity_plan.delete_plan_item(session=session, actor=actor, item_id=first_id)
@@ -129,13 +130,13 @@ def test_bad_plan_items_are_refused(lamas, actor, changes, key):  # noqa: F811
             capacity_plan.add_plan_item(session=session, actor=actor, government_id=lamas["governments"][1],
                                         data=item(**changes))
     assert error.value.key == key
-    assert queries.plan_items(lamas["governments"][1]).empty
+    assert queries.plan_items(LOCAL_USER, lamas["governments"][1]).empty
 
 
 def test_plan_areas_rank_the_latest_round_weakest_first(baseline, lamas):  # noqa: F811
     from assessments.scoring import rank_areas_for_plan
 
-    context = queries.plan_areas(lamas["governments"][1])
+    context = queries.plan_areas(LOCAL_USER, lamas["governments"][1])
     assert context["round"] == "baseline"
     scores = context["area_scores"].set_index("area_code")["area_score"]
     assert scores.to_dict() == pytest.approx({"ADM": 2.0, "LEGALPART": 2.0, "DIVERSITY": 3.0})

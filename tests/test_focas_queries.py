@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import math
 
 import pandas as pd
@@ -35,7 +36,7 @@ def baseline(lamas, actor):  # noqa: F811
 
 def test_score_grid_is_participants_by_indicators(baseline):
     assessment_id, (p1, p2, p3) = baseline
-    grid = queries.score_grid(assessment_id, "ADM")
+    grid = queries.score_grid(LOCAL_USER, assessment_id, "ADM")
     assert list(grid.columns) == ["participant_id", "code", "full_name", "ADM-01", "ADM-02", "ADM-03", "ADM-04"]
     assert list(grid["code"]) == ["P01", "P02", "P03"]
     assert grid["ADM-01"].tolist() == [1, 4, 4]
@@ -45,7 +46,7 @@ def test_score_grid_is_participants_by_indicators(baseline):
 
 def test_consensus_table_suggests_the_median_and_flags_wide_disagreement(baseline):
     assessment_id, _ = baseline
-    table = queries.consensus_table(assessment_id, "ADM").set_index("indicator_code")
+    table = queries.consensus_table(LOCAL_USER, assessment_id, "ADM").set_index("indicator_code")
     # ADM-01: 1, 4, 4 -> median 4; quartiles (linear) 2.5 and 4 -> IQR 1.5; 1 and 4 span the whole scale
     assert table.loc["ADM-01", ["n", "median", "q1", "q3", "iqr", "min", "max"]].tolist() == [3, 4, 2.5, 4, 1.5, 1, 4]
     assert bool(table.loc["ADM-01", "wide"]) is True
@@ -58,7 +59,7 @@ def test_consensus_table_suggests_the_median_and_flags_wide_disagreement(baselin
 
 def test_baseline_results_area_scores_index_and_percent(baseline):
     assessment_id, _ = baseline
-    outcome = queries.results(assessment_id)
+    outcome = queries.results(LOCAL_USER, assessment_id)
     areas = outcome["areas"].set_index("area_code")
     assert areas.loc["ADM", "area_score"] == pytest.approx(2.0)        # (3 + 2 + 2 + 1) / 4
     assert areas.loc["ADM", "area_pct"] == pytest.approx(100 / 3)      # (2 - 1) / (4 - 1)
@@ -74,7 +75,7 @@ def test_baseline_results_area_scores_index_and_percent(baseline):
 def test_midpoint_progress_compares_like_with_like_and_reports_added_indicators(baseline, lamas, actor):  # noqa: F811
     baseline_id, _ = baseline
     midpoint_id, _ = start(lamas, actor, "midpoint")
-    current = queries.instrument(queries.assessment_header(midpoint_id)["instrument_id"]).area_codes()
+    current = queries.instrument(queries.assessment_header(LOCAL_USER, midpoint_id)["instrument_id"]).area_codes()
     with write_session() as session:
         focas.customise_instrument(session=session, actor=actor, assessment_id=midpoint_id, area_codes=current,
                                    new_indicators=[focas.CustomIndicator("ADM", "Archivo municipal")])
@@ -83,7 +84,7 @@ def test_midpoint_progress_compares_like_with_like_and_reports_added_indicators(
     with write_session() as session:
         capacity_plan.set_targets(session=session, actor=actor, government_id=lamas["governments"][1],
                                   targets={("ADM", "midpoint"): 2.5, ("ADM", "end"): "3,5"})
-    outcome = queries.results(midpoint_id)
+    outcome = queries.results(LOCAL_USER, midpoint_id)
     areas = outcome["areas"].set_index("area_code")
     assert areas.loc["ADM", "area_score"] == pytest.approx((4 + 3 + 2 + 1 + 4) / 5)
     assert areas.loc["ADM", "baseline_score"] == pytest.approx(2.0)
@@ -97,14 +98,14 @@ def test_midpoint_progress_compares_like_with_like_and_reports_added_indicators(
     assert government["baseline_index"] == pytest.approx(2.0)          # ADM and LEGALPART: (2 + 2) / 2
     assert government["change"] == pytest.approx(0.75)                 # (2.5 + 3) / 2 - 2
     assert outcome["not_comparable"] == ["ADM-C1"]
-    targets = queries.targets(lamas["governments"][1]).set_index("round")
+    targets = queries.targets(LOCAL_USER, lamas["governments"][1]).set_index("round")
     assert targets.loc["end", "target"] == 3.5
-    assert queries.results(baseline_id)["government"]["change"] is None
+    assert queries.results(LOCAL_USER, baseline_id)["government"]["change"] is None
 
 
 def test_history_lists_changes_with_reason_after_validation(baseline, actor):
     assessment_id, (p1, _, _) = baseline
-    header = queries.assessment_header(assessment_id)
+    header = queries.assessment_header(LOCAL_USER, assessment_id)
     codes = queries.instrument(header["instrument_id"]).indicator_codes()
     consensus(assessment_id, actor, {c: 2 for c in codes if c.split("-")[0] not in ("ADM", "LEGALPART", "DIVERSITY")})
     with write_session() as session:
@@ -113,7 +114,7 @@ def test_history_lists_changes_with_reason_after_validation(baseline, actor):
         focas.apply_grid_edits(session=session, actor=actor, assessment_id=assessment_id, area_code="ADM",
                                edited_rows={p1: {"ADM-01": 2}}, expected={p1: {"ADM-01": 1}},
                                reason="Error de digitación")
-    events = queries.history(assessment_id)
+    events = queries.history(LOCAL_USER, assessment_id)
     newest = events.iloc[0]
     assert (newest["action"], newest["entity"], newest["what"]) == ("update", "participant_score", "P01 · ADM-01")
     assert (newest["before"], newest["after"], newest["reason"]) == ("score=1", "score=2", "Error de digitación")

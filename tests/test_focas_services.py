@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import json
 import uuid
 
@@ -206,9 +207,9 @@ def test_participants_get_anonymous_codes_and_duplicates_are_refused(lamas, acto
                                   data=focas.ParticipantInput(role="mayor"))
     from db.queries import focas as queries
 
-    frame = queries.participants(assessment_id)
+    frame = queries.participants(LOCAL_USER, assessment_id)
     assert list(frame["code"]) == ["P01", "P02", "ANA"]
-    assert queries.attendance(assessment_id)["sex"] == {"female": 2, "male": 1, "other": 0, "undisclosed": 0}
+    assert queries.attendance(LOCAL_USER, assessment_id)["sex"] == {"female": 2, "male": 1, "other": 0, "undisclosed": 0}
 
 
 def test_removing_a_participant_removes_their_scores_and_keeps_them_in_the_audit(lamas, actor):
@@ -310,20 +311,20 @@ def test_a_second_editor_with_a_stale_value_gets_a_conflict_and_nothing_is_writt
 def test_a_failure_after_some_writes_rolls_the_whole_save_back(lamas, actor, monkeypatch):
     assessment_id, _ = start(lamas, actor)
     p1, p2, _ = people(assessment_id, actor)
-    calls = {"n": 0}
-    original = focas.record
+    written = {}
 
-    def failing_record(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("disk full")
-        return original(*args, **kwargs)
+    def failing_record_many(session, *args, **kwargs):
+        # the scores are already in the transaction when their audit rows fail to be written
+        written["n"] = session.execute(sa.select(sa.func.count()).select_from(ParticipantScore)
+                                       .where(ParticipantScore.assessment_id == assessment_id)).scalar_one()
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(focas, "record", failing_record)
+    monkeypatch.setattr(focas, "record_many", failing_record_many)
     with pytest.raises(RuntimeError):
         with write_session() as session:
             focas.apply_grid_edits(session=session, actor=actor, assessment_id=assessment_id, area_code="ADM",
                                    edited_rows={p1: {"ADM-01": 3}, p2: {"ADM-01": 2}}, expected={})
+    assert written["n"] == 2
     assert scores_of(assessment_id) == {}
     assert audit("participant_score") == []
 
@@ -334,7 +335,7 @@ def test_a_failure_after_some_writes_rolls_the_whole_save_back(lamas, actor, mon
 def fill_consensus(assessment_id, actor, value=3):
     from db.queries import focas as queries
 
-    header = queries.assessment_header(assessment_id)
+    header = queries.assessment_header(LOCAL_USER, assessment_id)
     codes = queries.instrument(header["instrument_id"]).indicator_codes()
     with write_session() as session:
         focas.apply_consensus_edits(session=session, actor=actor, assessment_id=assessment_id,

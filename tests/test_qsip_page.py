@@ -102,7 +102,7 @@ def test_opening_an_audit_from_the_form(clusters):
     button(at, "Abrir auditoría").click().run()
     assert not at.exception
     assert at.success[0].value == "Auditoría abierta: Acompañamiento pedagógico, ciclo 2014."
-    audits = queries.audits(clusters["Lamas"])
+    audits = queries.audits(LOCAL_USER, clusters["Lamas"])
     assert list(audits["cycle_year"]) == [2014] and list(audits["sector"]) == ["education"]
     assert [m.value for m in at.metric][:2] == ["1 de 5", "0"]
 
@@ -150,10 +150,10 @@ def test_questionnaires_typed_in_the_browser_are_saved_and_counted(opened):
                                  {"respondent_type": "provider", "ratings": {"EFT-01": 5, "SAT-03": 2}})
     assert {a["status"] for a in answer["cells"].values()} == {"saved"}
     at.run()
-    assert queries.respondent_counts(audit_id) == {"user": 1, "provider": 1, "manager": 0, "total": 2}
+    assert queries.respondent_counts(LOCAL_USER, audit_id) == {"user": 1, "provider": 1, "manager": 0, "total": 2}
     assert "**Cuestionarios ingresados en este ciclo: 2** (usuarios 1 · proveedores 1 · gestores 0)" in [
         m.value for m in at.markdown]
-    ratings = queries.ratings(audit_id)
+    ratings = queries.ratings(LOCAL_USER, audit_id)
     assert len(ratings) == 12 + 2 and ratings["rating"].sum() == 12 * 4 + 5 + 2
 
 
@@ -165,7 +165,7 @@ def test_bad_questionnaires_are_refused_whole_with_the_reason_and_nothing_saved(
     assert messages == [
         "Indique si el encuestado es usuario, proveedor o gestor. No se guardó nada.",
         "Pregunta EFT-02: la calificación 7 está fuera de la escala (1 a 5). No se guardó nada."]
-    assert queries.respondent_counts(audit_id)["total"] == 0
+    assert queries.respondent_counts(LOCAL_USER, audit_id)["total"] == 0
 
 
 def test_barrier_then_action_and_a_past_deadline_is_refused(opened):
@@ -178,14 +178,14 @@ def test_barrier_then_action_and_a_past_deadline_is_refused(opened):
     [s for s in at.selectbox if s.label == "Level of government concerned"][0].set_value("district")
     button(at, "Record barrier").click().run()
     assert at.success[0].value == "Barrier recorded."
-    barrier_id = queries.barriers(audit_id).iloc[0]["id"]
+    barrier_id = queries.barriers(LOCAL_USER, audit_id).iloc[0]["id"]
 
     [s for s in at.selectbox if s.label == "Barrier it answers"][0].set_value(barrier_id)
     [a for a in at.text_area if a.label == "Action"][0].set_value("Radio notice in Ese Eja")
     [d for d in at.date_input if d.label == "Deadline"][0].set_value(date.today() - timedelta(days=3))
     button(at, "Add action").click().run()
     assert len(at.error) == 1 and at.error[0].value.startswith("The deadline ")
-    assert queries.actions(audit_id).empty
+    assert queries.actions(LOCAL_USER, audit_id).empty
     # the refused form keeps what was typed, so only the deadline needs fixing
     assert [a for a in at.text_area if a.label == "Action"][0].value == "Radio notice in Ese Eja"
 
@@ -195,7 +195,7 @@ def test_barrier_then_action_and_a_past_deadline_is_refused(opened):
     [c for c in at.checkbox if c.label == "Quick win"][0].check()
     button(at, "Add action").click().run()
     assert not at.error
-    roadmap = queries.actions(audit_id)
+    roadmap = queries.actions(LOCAL_USER, audit_id)
     assert list(roadmap["description"]) == ["Radio notice in Ese Eja"] and roadmap["quick_win"].all()
 
 
@@ -209,12 +209,12 @@ def test_validation_and_next_cycle_from_the_page(opened):
     successes = [m.value for m in at.success]
     assert "Validación registrada; la etapa 5 quedó concluida." in successes
     assert f"Resultados validados el {date.today().isoformat()} por Comité de gestión del CRED." in successes
-    audit = queries.audit_row(audit_id)
+    audit = queries.audit_row(LOCAL_USER, audit_id)
     assert audit["validated_by"] == "Comité de gestión del CRED"
     assert audit["validated_at"].date() == date.today()
     button(at, "Abrir el siguiente ciclo").click().run()
     assert at.success[0].value == "Ciclo 2015 abierto con la hoja de ruta pendiente del ciclo anterior."
-    assert sorted(queries.audits(cluster_id)["cycle_year"]) == [2014, 2015]
+    assert sorted(queries.audits(LOCAL_USER, cluster_id)["cycle_year"]) == [2014, 2015]
     # the new cycle is the one now shown
     assert at.selectbox(key="qsip.audit").value != audit_id
     assert at.metric[0].value == "1 de 5"
@@ -241,7 +241,7 @@ def test_a_rating_corrected_in_the_grid_is_saved_audited_and_checked(opened):
 
     cluster_id, audit_id = opened
     send_questionnaires(audit_id, {"respondent_type": "user", "code": "Q1", "ratings": {"EFT-01": 4, "EFT-02": 2}})
-    rid = str(queries.respondents(audit_id)["id"].iloc[0])
+    rid = str(queries.respondents(LOCAL_USER, audit_id)["id"].iloc[0])
 
     def correct(*cells, lang="es"):
         edits = entry.parse_edits([{"c": c, "v": v, "x": x} for c, v, x in cells])
@@ -262,10 +262,10 @@ def test_a_rating_corrected_in_the_grid_is_saved_audited_and_checked(opened):
             for c, a in answers.items()} == {
         "EFT-01": ("saved", None), "EFT-02": ("refused", "scale"), "EFT-03": ("refused", "conflict"),
         "EFT-01?": ("refused", "gone")}
-    ratings = queries.ratings(audit_id).set_index("item_code")["rating"].to_dict()
+    ratings = queries.ratings(LOCAL_USER, audit_id).set_index("item_code")["rating"].to_dict()
     assert ratings == {"EFT-01": 5, "EFT-02": 2}
     # clearing one answer is allowed; clearing the last one is not (a questionnaire needs a rating)
     assert correct((f"q|{rid}|EFT-02", None, 2))[f"q|{rid}|EFT-02"]["status"] == "saved"
     last = correct((f"q|{rid}|EFT-01", None, 5))[f"q|{rid}|EFT-01"]
     assert last["status"] == "refused"
-    assert queries.ratings(audit_id).set_index("item_code")["rating"].to_dict() == {"EFT-01": 5}
+    assert queries.ratings(LOCAL_USER, audit_id).set_index("item_code")["rating"].to_dict() == {"EFT-01": 5}

@@ -6,6 +6,7 @@ group means), so a wrong join, a lost cycle or a mixed-up respondent type shows 
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import math
 
 import pandas as pd
@@ -58,15 +59,15 @@ def row(frame: pd.DataFrame, **where) -> pd.Series:
 
 def test_ratings_of_a_cycle_include_its_earlier_cycles(audits):
     first, second = audits
-    assert sorted(queries.ratings(second)["cycle_year"].unique()) == [2013, 2014]
-    assert list(queries.ratings(first)["cycle_year"].unique()) == [2013]
-    only = queries.ratings(second, with_previous_cycles=False)
+    assert sorted(queries.ratings(LOCAL_USER, second)["cycle_year"].unique()) == [2013, 2014]
+    assert list(queries.ratings(LOCAL_USER, first)["cycle_year"].unique()) == [2013]
+    only = queries.ratings(LOCAL_USER, second, with_previous_cycles=False)
     assert len(only) == 2 + 3  # items answered in 2014
-    assert len(queries.ratings(first)) == 4 + 3 + 4 + 1
+    assert len(queries.ratings(LOCAL_USER, first)) == 4 + 3 + 4 + 1
 
 
 def test_means_and_distribution_per_respondent_type(audits):
-    ratings = queries.ratings(audits[0])
+    ratings = queries.ratings(LOCAL_USER, audits[0])
     table = summary.dimension_summary(ratings, by=("respondent_type",))
     users = row(table, dimension="effectiveness", respondent_type="user")
     assert users["n_respondents"] == 2 and users["mean"] == pytest.approx(3.5)
@@ -78,7 +79,7 @@ def test_means_and_distribution_per_respondent_type(audits):
 
 
 def test_provider_user_gap_per_cycle(audits):
-    gap = summary.provider_user_gap(queries.ratings(audits[1]))
+    gap = summary.provider_user_gap(queries.ratings(LOCAL_USER, audits[1]))
     assert row(gap, cycle_year=2013, dimension="effectiveness")["gap"] == pytest.approx(1.5)
     assert row(gap, cycle_year=2013, dimension="satisfaction")["gap"] == pytest.approx(2.0)
     assert row(gap, cycle_year=2014, dimension="effectiveness")["gap"] == pytest.approx(-1.5)
@@ -86,7 +87,7 @@ def test_provider_user_gap_per_cycle(audits):
 
 
 def test_change_from_the_previous_cycle(audits):
-    change = summary.cycle_change(queries.ratings(audits[1]))
+    change = summary.cycle_change(queries.ratings(LOCAL_USER, audits[1]))
     user_eff = row(change, dimension="effectiveness", respondent_type="user", cycle_year=2014)
     assert user_eff["previous_cycle_year"] == 2013 and user_eff["change"] == pytest.approx(1.5)
     assert row(change, dimension="effectiveness", respondent_type="provider", cycle_year=2014)["change"] == \
@@ -96,7 +97,7 @@ def test_change_from_the_previous_cycle(audits):
 
 
 def test_disaggregation_by_sex_and_indigenous_identity(audits):
-    ratings = queries.ratings(audits[0])
+    ratings = queries.ratings(LOCAL_USER, audits[0])
     eff = ratings.loc[ratings["dimension"] == "effectiveness"]
     by_sex = summary.disaggregate(eff, "sex")
     assert row(by_sex, sex="female")["mean"] == pytest.approx(4.0)   # 3.0 and 5.0
@@ -109,7 +110,7 @@ def test_disaggregation_by_sex_and_indigenous_identity(audits):
 
 # ------------------------------------------------------------------------------------------- charts
 def test_means_chart_has_one_series_per_type_with_the_means(audits):
-    table = summary.dimension_summary(queries.ratings(audits[0]), by=("respondent_type",))
+    table = summary.dimension_summary(queries.ratings(LOCAL_USER, audits[0]), by=("respondent_type",))
     figure = charts.dimension_means_chart(table, lang="es")
     assert [trace.name for trace in figure.data] == ["Usuario", "Proveedor", "Gestor"]
     users = figure.data[0]
@@ -121,7 +122,7 @@ def test_means_chart_has_one_series_per_type_with_the_means(audits):
 
 
 def test_distribution_chart_shows_shares_of_ratings(audits):
-    table = summary.dimension_summary(queries.ratings(audits[0]), by=("respondent_type",))
+    table = summary.dimension_summary(queries.ratings(LOCAL_USER, audits[0]), by=("respondent_type",))
     figure = charts.distribution_chart(table, respondent_type="user", lang="en")
     assert len(figure.data) == 5
     fours = figure.data[3]
@@ -131,7 +132,7 @@ def test_distribution_chart_shows_shares_of_ratings(audits):
 
 
 def test_gap_and_cycle_charts(audits):
-    ratings = queries.ratings(audits[1])
+    ratings = queries.ratings(LOCAL_USER, audits[1])
     gap = charts.gap_chart(summary.provider_user_gap(ratings), cycle_year=2014, lang="es")
     assert list(gap.data[0].y) == [-1.5, -3.0]
     assert gap.layout.title.text == "Brecha proveedor − usuario, ciclo 2014"
@@ -142,7 +143,7 @@ def test_gap_and_cycle_charts(audits):
 
 
 def test_disaggregation_chart_leaves_out_empty_categories(audits):
-    ratings = queries.ratings(audits[0])
+    ratings = queries.ratings(LOCAL_USER, audits[0])
     figure = charts.disaggregation_chart(summary.disaggregate(ratings, "sex"), by="sex", lang="es")
     assert [trace.name for trace in figure.data] == ["Mujer", "Hombre"]
     assert figure.data[0].y[0] == pytest.approx(4.0)
@@ -150,7 +151,7 @@ def test_disaggregation_chart_leaves_out_empty_categories(audits):
 
 
 def test_the_page_read_bundles_the_same_summaries(audits):
-    results = queries.feedback_results(audits[1])
+    results = queries.feedback_results(LOCAL_USER, audits[1])
     assert results["cycle_year"] == 2014 and results["n_this_cycle"] == 5
     assert row(results["by_type"], dimension="effectiveness", respondent_type="provider")["mean"] == pytest.approx(3.5)
     assert row(results["gap"], cycle_year=2013, dimension="effectiveness")["gap"] == pytest.approx(1.5)

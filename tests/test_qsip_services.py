@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import json
 from datetime import date, timedelta
 
@@ -122,13 +123,13 @@ def test_a_facilitator_writes_only_in_assigned_clusters(session, clusters, audit
 
 # ------------------------------------------------------------------------------------------- stages
 def test_stage_table_saves_names_dates_and_status(session, audit_id, actor):
-    rows = queries.stages(audit_id).to_dict("records")
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[0].update(name_es="Preparación", status="done", actual_start=date(2013, 2, 4), actual_end=date(2013, 3, 30))
     rows[1].update(status="in_progress", planned_start="2013-04-01", planned_end="2013-04-30")
     with write_session() as s:
         changed = qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)
     assert changed == 2
-    saved = queries.stages(audit_id)
+    saved = queries.stages(LOCAL_USER, audit_id)
     assert saved.loc[0, "name_es"] == "Preparación"
     assert saved.loc[1, "planned_end"] == date(2013, 4, 30)
     assert qsip.current_stage(saved.to_dict("records")) == (2, "in_progress")
@@ -136,14 +137,14 @@ def test_stage_table_saves_names_dates_and_status(session, audit_id, actor):
 
 
 def test_one_bad_stage_row_refuses_the_whole_table(session, audit_id, actor):
-    rows = queries.stages(audit_id).to_dict("records")
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[0].update(status="done")
     rows[2].update(planned_start=date(2013, 6, 1), planned_end=date(2013, 5, 1))
     with pytest.raises(ValidationFailed) as error, write_session() as s:
         qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)
     assert error.value.key == "qsip.stage.dates_reversed" and error.value.params["number"] == 3
-    assert set(queries.stages(audit_id)["status"]) == {"pending"}  # row 1 was rolled back too
-    rows = queries.stages(audit_id).to_dict("records")
+    assert set(queries.stages(LOCAL_USER, audit_id)["status"]) == {"pending"}  # row 1 was rolled back too
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[3].update(name_en="  ")
     with pytest.raises(ValidationFailed, match="qsip.stage.name_blank"), write_session() as s:
         qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)
@@ -164,10 +165,10 @@ def test_a_questionnaire_saves_the_respondent_and_every_rating(session, audit_id
             ratings={"EFT-01": "4", "EFT-02": 5, "EFC-01": " 2 ", "SAT-03": "", "COV-01": None}))
     saved = session.get(Respondent, respondent.id)
     assert (saved.respondent_type, saved.sex, saved.indigenous, saved.locality) == ("user", "female", "yes", "Tabalosos")
-    ratings = queries.ratings(audit_id)
+    ratings = queries.ratings(LOCAL_USER, audit_id)
     assert sorted(zip(ratings["item_code"], ratings["rating"])) == [("EFC-01", 2), ("EFT-01", 4), ("EFT-02", 5)]
-    assert queries.respondent_counts(audit_id) == {"user": 1, "provider": 0, "manager": 0, "total": 1}
-    listed = queries.respondents(audit_id)
+    assert queries.respondent_counts(LOCAL_USER, audit_id) == {"user": 1, "provider": 0, "manager": 0, "total": 1}
+    listed = queries.respondents(LOCAL_USER, audit_id)
     assert listed.loc[0, "n_ratings"] == 3 and listed.loc[0, "mean_rating"] == pytest.approx(3.67)
 
 
@@ -260,16 +261,16 @@ def test_follow_up_marks_completion_and_overdue_actions_stand_out(session, audit
                                data=qsip.ActionInput(barrier_id=barrier_id, description=text,
                                                      deadline=date(2026, 7, 1), status=status, quick_win=True,
                                                      evidence="Acta del taller"))
-    roadmap = queries.actions(audit_id, today=date(2026, 8, 1)).set_index("description")
+    roadmap = queries.actions(LOCAL_USER, audit_id, today=date(2026, 8, 1)).set_index("description")
     assert roadmap.loc["Tarde", "overdue"]
     assert not roadmap.loc["Hecha", "overdue"] and not roadmap.loc["Descartada", "overdue"]
     assert not roadmap.loc["A tiempo", "overdue"]
     assert roadmap.loc["Hecha", "completed_on"] == date(2026, 7, 20)
     assert roadmap.loc["Hecha", "evidence"] == "Acta del taller"
     assert session.get(ImprovementAction, late).status == "planned"
-    audits = queries.audits(today=date(2026, 8, 1)).set_index("id")
+    audits = queries.audits(LOCAL_USER, today=date(2026, 8, 1)).set_index("id")
     assert audits.loc[audit_id, "n_overdue"] == 1 and audits.loc[audit_id, "n_actions"] == 4
-    barrier = queries.barriers(audit_id).iloc[0]
+    barrier = queries.barriers(LOCAL_USER, audit_id).iloc[0]
     assert (barrier["n_actions"], barrier["n_open"]) == (4, 2)
 
 
@@ -294,13 +295,13 @@ def test_validation_records_date_and_who_and_closes_stage_five(session, audit_id
                               validated_by="Comité de gestión")
     audit = session.get(ServiceAudit, audit_id)
     assert audit.validated_by == "Comité de gestión" and qsip.validation_date(audit) == date(2013, 11, 28)
-    stage = queries.stages(audit_id).iloc[4]
+    stage = queries.stages(LOCAL_USER, audit_id).iloc[4]
     assert (stage["status"], stage["actual_end"]) == ("done", date(2013, 11, 28))
     assert count(session, AuditEvent, AuditEvent.action == "validate") == 1
 
 
 def test_next_cycle_carries_the_open_roadmap_and_edited_stage_names(session, audit_id, actor):
-    rows = queries.stages(audit_id).to_dict("records")
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[1]["name_es"] = "Auditoría con la comunidad"
     with write_session() as s:
         qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)
@@ -313,10 +314,10 @@ def test_next_cycle_carries_the_open_roadmap_and_edited_stage_names(session, aud
     with write_session() as s:
         new = qsip.start_next_cycle(session=s, actor=actor, audit_id=audit_id)
     assert (new.cycle_year, new.previous_audit_id, new.service_name) == (2014, audit_id, "Acompañamiento pedagógico")
-    assert queries.stages(new.id).loc[1, "name_es"] == "Auditoría con la comunidad"
-    assert set(queries.stages(new.id)["status"]) == {"pending"}
-    assert sorted(queries.barriers(new.id)["description"]) == ["Abierta", "Sin acciones"]
-    carried = queries.actions(new.id)
+    assert queries.stages(LOCAL_USER, new.id).loc[1, "name_es"] == "Auditoría con la comunidad"
+    assert set(queries.stages(LOCAL_USER, new.id)["status"]) == {"pending"}
+    assert sorted(queries.barriers(LOCAL_USER, new.id)["description"]) == ["Abierta", "Sin acciones"]
+    carried = queries.actions(LOCAL_USER, new.id)
     assert list(carried["description"]) == ["Pendiente"] and list(carried["status"]) == ["in_progress"]
     assert queries.audit_chain(new.id) == [new.id, audit_id]
     with pytest.raises(Conflict, match="qsip.audit.exists"), write_session() as s:
@@ -332,7 +333,7 @@ def test_demo_gives_each_cluster_two_cycles_of_audits(session, clusters):
 
     with write_session() as s:
         demo_qsip.load_demo(s, [s.get(Cluster, cid) for cid in clusters.values()], today=TODAY)
-    audits = queries.audits(today=TODAY)
+    audits = queries.audits(LOCAL_USER, today=TODAY)
     assert len(audits) == 2 * len(clusters)
     assert sorted(audits.groupby("cluster_id")["cycle_year"].apply(sorted).map(tuple).unique()) == [(2013, 2014)]
     assert audits["n_respondents"].between(20, 40).all()
@@ -344,7 +345,7 @@ def test_demo_gives_each_cluster_two_cycles_of_audits(session, clusters):
     assert first["validated_by"].notna().all() and (first["n_stages_done"] == 5).all()
     latest = audits.loc[audits["cycle_year"] == 2014]
     assert latest["previous_audit_id"].notna().all() and (latest["n_stages_done"] == 3).all()
-    ratings = queries.ratings(latest.iloc[0]["id"])
+    ratings = queries.ratings(LOCAL_USER, latest.iloc[0]["id"])
     assert set(ratings["respondent_type"]) == {"user", "provider", "manager"}
     assert set(ratings["cycle_year"]) == {2013, 2014}
     # every respondent rated every item
@@ -359,13 +360,13 @@ def test_stage_rows_as_the_data_editor_returns_them(session, audit_id, actor):
     """The editor hands back pandas Timestamps, NaT for empty cells, and whatever text was typed."""
     import pandas as pd
 
-    rows = queries.stages(audit_id).to_dict("records")
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[0].update(planned_start=pd.Timestamp("2013-02-01"), planned_end=pd.NaT, actual_start=None)
     with write_session() as s:
         assert qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows) == 1
-    saved = queries.stages(audit_id).iloc[0]
+    saved = queries.stages(LOCAL_USER, audit_id).iloc[0]
     assert saved["planned_start"] == date(2013, 2, 1) and saved["planned_end"] is None
-    rows = queries.stages(audit_id).to_dict("records")
+    rows = queries.stages(LOCAL_USER, audit_id).to_dict("records")
     rows[1]["actual_end"] = "31/02/2013"
     with pytest.raises(ValidationFailed, match="qsip.stage.bad_date"), write_session() as s:
         qsip.apply_stage_rows(session=s, actor=actor, audit_id=audit_id, rows=rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import ast
 import uuid
 from pathlib import Path
@@ -22,7 +23,8 @@ READ_ONLY_ES = "Solo lectura"
 DOWNLOAD_ONLY = {"Preparar descarga", "Preparar snapshot"}
 
 # page → the write action its controls need (None: read-only for everyone); cluster-scoped pages
-# are opened on the first cluster, which the "other" facilitator is not assigned to.
+# are opened on the first cluster, which the "other" facilitator is not assigned to, except the pages
+# that list only the clusters a facilitator reads (issue 13.2): those open on one of their own.
 PAGES = {
     "qsip.py": "audit.write",
     "gcd.py": "gcd.write",
@@ -36,6 +38,7 @@ PAGES = {
     "result_sheets.py": None,
 }
 NOTICE_PAGES = ("qsip.py", "gcd.py", "selection.py", "clusters.py")
+SCOPED_PAGES = ("qsip.py",)
 
 
 @pytest.fixture
@@ -44,8 +47,8 @@ def demo(db_url):
     from db.queries import registry
 
     load_demo()
-    first = registry.clusters()["id"].iloc[0]
-    others = frozenset(set(registry.clusters()["id"]) - {first})
+    first = registry.clusters(LOCAL_USER)["id"].iloc[0]
+    others = frozenset(set(registry.clusters(LOCAL_USER)["id"]) - {first})
     return first, others
 
 
@@ -83,7 +86,8 @@ def test_write_controls_appear_exactly_for_roles_that_may_write(demo, page):
     action = PAGES[page]
     for who, actor in actors(first, others).items():
         at = open_page(page, actor)
-        allowed = action is not None and can(actor, action, cluster_id=first)
+        shown = sorted(actor.cluster_ids, key=str)[0] if page in SCOPED_PAGES and actor.role == "facilitator" else first
+        allowed = action is not None and can(actor, action, cluster_id=shown)
         controls = write_controls(at)
         notices = [i.value for i in at.info if i.value.startswith(READ_ONLY_ES)]
         if allowed:
@@ -99,9 +103,10 @@ def test_the_notice_says_why_in_both_languages(demo):
     first, others = demo
     at = open_page("qsip.py", Actor("e", "evaluator"))
     assert "Solo lectura: su rol de evaluador(a) permite ver y descargar." in [i.value for i in at.info]
+    # a facilitator is never shown another cluster's audits read-only: the page lists their own clusters only
     at = open_page("qsip.py", Actor("g", "facilitator", cluster_ids=others), "en")
-    assert ("Read-only: this cluster is not assigned to your account; you can view and download its data."
-            in [i.value for i in at.info])
+    assert not [i.value for i in at.info if i.value.startswith("Read-only")]
+    assert len(at.selectbox(key="qsip.cluster").options) == len(others)
     at = open_page("gcd.py", Actor("g", "facilitator", cluster_ids=others), "en")
     assert ("Read-only: as facilitator you can view and download here; these data are changed by: "
             "administrator or manager." in [i.value for i in at.info])

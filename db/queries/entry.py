@@ -7,7 +7,9 @@ import uuid
 import sqlalchemy as sa
 
 from assessments import scoring
+from assessments.access import Actor
 from db.engine import read_session
+from db.queries import scope
 from db.models import Assessment, ConsensusScore, FunctionalArea, Indicator, Instrument, Participant, ParticipantScore
 
 
@@ -15,13 +17,16 @@ def _number(value):
     return None if value is None else round(float(value), 2)
 
 
-def workshop_sheet(assessment_id: uuid.UUID) -> dict:
+def workshop_sheet(actor: Actor, assessment_id: uuid.UUID) -> dict:
     """Every participant, every stored score and the consensus column of every indicator (JSON-ready).
 
     ``scores`` is keyed ``"<participant id>|<indicator code>"``; ``consensus`` per indicator code holds
-    the agreed score (``a``), the evidence (``e``) and the spread of the individual scores.
+    the agreed score (``a``), the evidence (``e``) and the spread of the individual scores. Only for an
+    assessment of ``actor``'s clusters; people's names and codes only for who reads names (evaluators
+    get pseudonyms).
     """
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         scale = session.execute(
             sa.select(Instrument.scale_min, Instrument.scale_max)
             .join(Assessment, Assessment.instrument_id == Instrument.id).where(Assessment.id == assessment_id)
@@ -63,6 +68,9 @@ def workshop_sheet(assessment_id: uuid.UUID) -> dict:
             "iqr": _number(summary.iqr), "min": summary.min, "max": summary.max,
             "wide": bool(scoring.is_wide_disagreement(values, scale_min=scale_min, scale_max=scale_max)),
         }
+    if not scope.sees_names(actor):
+        secret = scope.pseudonym_secret()
+        people = [(pid, scope.pseudonym(secret, "participant", pid), "") for pid, _, _ in people]
     return {
         "participants": [{"id": str(pid), "code": code, "name": name or ""} for pid, code, name in people],
         "scores": cells,

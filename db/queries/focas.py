@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assessments import scoring
+from assessments.access import Actor
 from db.engine import read_session
 from db.instruments import read_focas
 from db.models import (
@@ -26,12 +27,13 @@ from db.models import (
     PerformanceTarget,
 )
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
+from db.queries import scope
 
 ROUND_ORDER = {"baseline": 0, "midpoint": 1, "end": 2}
 
 
-def government_assessments(government_id: uuid.UUID) -> pd.DataFrame:
-    """The government's assessments, one row per round, with how much of each is filled in."""
+def government_assessments(actor: Actor, government_id: uuid.UUID) -> pd.DataFrame:
+    """The government's assessments ``actor`` reads, one row per round, with how much of each is filled in."""
     n_participants = (
         sa.select(sa.func.count()).where(Participant.assessment_id == Assessment.id).correlate(Assessment)
         .scalar_subquery()
@@ -53,6 +55,7 @@ def government_assessments(government_id: uuid.UUID) -> pd.DataFrame:
         .join(Instrument, Instrument.id == Assessment.instrument_id)
         .where(Assessment.government_id == government_id)
     )
+    query = scope.where(query, scope.assessment_condition(actor))
     with read_session() as session:
         rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["id", "round", "status", "workshop_date", "place", "facilitator",
@@ -60,9 +63,13 @@ def government_assessments(government_id: uuid.UUID) -> pd.DataFrame:
     return frame.sort_values("round", key=lambda s: s.map(ROUND_ORDER), ignore_index=True)
 
 
-def assessment_header(assessment_id: uuid.UUID) -> dict | None:
-    """Everything the workshop page shows about one assessment, plus its baseline's instrument."""
+def assessment_header(actor: Actor, assessment_id: uuid.UUID) -> dict | None:
+    """Everything the workshop page shows about one assessment, plus its baseline's instrument.
+
+    Raises :class:`scope.NotInYourClusters` for an assessment outside ``actor``'s clusters.
+    """
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         row = session.execute(
             sa.select(Assessment, Government.name, Government.level, Instrument, Cluster.name)
             .join(Government, Government.id == Assessment.government_id)
@@ -99,8 +106,12 @@ def instrument(instrument_id: uuid.UUID):
         return read_focas(session, instrument_id)
 
 
-def participants(assessment_id: uuid.UUID) -> pd.DataFrame:
-    """People in the room, in the order they were added, with how many scores each has."""
+def participants(actor: Actor, assessment_id: uuid.UUID) -> pd.DataFrame:
+    """People in the room, in the order they were added, with how many scores each has.
+
+    For an actor who does not read names (evaluators) ``full_name`` is empty and ``code`` is the
+    person's pseudonym (``scope.pseudonym``); everything else is as stored.
+    """
     n_scores = (
         sa.select(sa.func.count()).where(ParticipantScore.participant_id == Participant.id).correlate(Participant)
         .scalar_subquery()
@@ -112,15 +123,31 @@ def participants(assessment_id: uuid.UUID) -> pd.DataFrame:
         .order_by(Participant.position, Participant.code)
     )
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=["id", "code", "full_name", "sex", "indigenous", "role", "organisation",
-                                       "updated_at", "n_scores"])
+    frame = pd.DataFrame(rows, columns=["id", "code", "full_name", "sex", "indigenous", "role", "organisation",
+                                        "updated_at", "n_scores"])
+    return _people(actor, frame, "id", "code", "full_name")
 
 
-def attendance(assessment_id: uuid.UUID) -> dict[str, dict[str, int]]:
+def _people(actor: Actor, frame: pd.DataFrame, id_column: str, code_column: str, name_column: str | None,
+            kind: str = "participant") -> pd.DataFrame:
+    """``frame`` as ``actor`` may read it: names and typed codes replaced by pseudonyms for evaluators."""
+    if scope.sees_names(actor) or frame.empty:
+        return frame
+    secret = scope.pseudonym_secret()
+    frame = frame.copy()
+    frame[code_column] = [scope.pseudonym(secret, kind, i) for i in frame[id_column]]
+    if name_column:
+        frame[name_column] = ""
+    return frame
+
+
+def attendance(actor: Actor, assessment_id: uuid.UUID) -> dict[str, dict[str, int]]:
     """Counts by sex, indigenous identity and role (every category present, zeros included)."""
     result: dict[str, dict[str, int]] = {}
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         for name, column, values in (("sex", Participant.sex, SEXES), ("indigenous", Participant.indigenous, INDIGENOUS),
                                      ("role", Participant.role, PARTICIPANT_ROLES)):
             counts = dict(session.execute(
@@ -150,9 +177,10 @@ def _area_indicator_codes(session, assessment_id: uuid.UUID, area_code: str) -> 
     ).all()]
 
 
-def score_grid(assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
+def score_grid(actor: Actor, assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
     """Participants × indicators of one area: participant_id, code, full_name, then one Int64 column per indicator."""
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         codes = [code for code, _, _ in _area_indicator_codes(session, assessment_id, area_code)]
         people = session.execute(
             sa.select(Participant.id, Participant.code, Participant.full_name)
@@ -170,12 +198,13 @@ def score_grid(assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
                 continue
             for pid, value in wide[code].dropna().items():
                 frame.loc[position[pid], code] = int(value)
-    return frame
+    return _people(actor, frame, "participant_id", "code", "full_name")
 
 
-def consensus_table(assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
+def consensus_table(actor: Actor, assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
     """Per indicator of the area: individual-score spread, suggested median, wide-disagreement flag, agreed score."""
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
         indicators = _area_indicator_codes(session, assessment_id, area_code)
         long = _area_scores_long(session, assessment_id, area_code)
         scale = session.execute(
@@ -209,32 +238,36 @@ def consensus_table(assessment_id: uuid.UUID, area_code: str) -> pd.DataFrame:
     return frame
 
 
-def government_consensus(government_id: uuid.UUID) -> pd.DataFrame:
-    """All agreed scores of one government, every round (scoring.CONSENSUS_COLUMNS)."""
+def government_consensus(actor: Actor, government_id: uuid.UUID) -> pd.DataFrame:
+    """All agreed scores of one government ``actor`` reads, every round (scoring.CONSENSUS_COLUMNS)."""
+    query = (
+        sa.select(Assessment.government_id, Assessment.round, FunctionalArea.code, Indicator.code,
+                  ConsensusScore.score)
+        .join(ConsensusScore, ConsensusScore.assessment_id == Assessment.id)
+        .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
+        .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
+        .where(Assessment.government_id == government_id, ConsensusScore.score.is_not(None))
+    )
     with read_session() as session:
-        rows = session.execute(
-            sa.select(Assessment.government_id, Assessment.round, FunctionalArea.code, Indicator.code,
-                      ConsensusScore.score)
-            .join(ConsensusScore, ConsensusScore.assessment_id == Assessment.id)
-            .join(Indicator, Indicator.id == ConsensusScore.indicator_id)
-            .join(FunctionalArea, FunctionalArea.id == Indicator.area_id)
-            .where(Assessment.government_id == government_id, ConsensusScore.score.is_not(None))
-        ).all()
+        rows = session.execute(scope.where(query, scope.assessment_condition(actor))).all()
     return pd.DataFrame(rows, columns=list(scoring.CONSENSUS_COLUMNS))
 
 
-def targets(government_id: uuid.UUID) -> pd.DataFrame:
-    """Performance targets of one government: area_code, round, target, updated_at."""
+def targets(actor: Actor, government_id: uuid.UUID) -> pd.DataFrame:
+    """Performance targets of one government (of ``actor``'s clusters): area_code, round, target, updated_at."""
+    query = (
+        sa.select(PerformanceTarget.area_code, PerformanceTarget.round, PerformanceTarget.target,
+                  PerformanceTarget.updated_at)
+        .where(PerformanceTarget.government_id == government_id)
+    )
     with read_session() as session:
         rows = session.execute(
-            sa.select(PerformanceTarget.area_code, PerformanceTarget.round, PerformanceTarget.target,
-                      PerformanceTarget.updated_at)
-            .where(PerformanceTarget.government_id == government_id)
+            scope.where(query, scope.government_condition(actor, PerformanceTarget.government_id))
         ).all()
     return pd.DataFrame(rows, columns=["area_code", "round", "target", "updated_at"])
 
 
-def results(assessment_id: uuid.UUID) -> dict:
+def results(actor: Actor, assessment_id: uuid.UUID) -> dict:
     """Area scores, capacity index, % of scale, targets and progress from baseline for one assessment.
 
     ``areas`` has one row per area of the assessment's instrument (area_code, area_score, area_pct,
@@ -242,13 +275,13 @@ def results(assessment_id: uuid.UUID) -> dict:
     index, its % and the change from baseline; ``not_comparable`` lists indicator codes that cannot be
     compared with the baseline (added or dropped since).
     """
-    header = assessment_header(assessment_id)
+    header = assessment_header(actor, assessment_id)
     if header is None:
         return {}
     government_id, round_name = header["government_id"], header["round"]
     scale = {"scale_min": header["scale_min"], "scale_max": header["scale_max"]}
     focas = instrument(header["instrument_id"])
-    consensus = government_consensus(government_id)
+    consensus = government_consensus(actor, government_id)
     current = consensus.loc[consensus["round"] == round_name]
     area_frame, government_frame = scoring.indexes(current, **scale)
     areas = pd.DataFrame({"area_code": focas.area_codes()})
@@ -259,7 +292,7 @@ def results(assessment_id: uuid.UUID) -> dict:
     index = scoring.capacity_index(areas["area_score"])
     government = {"capacity_index": index, "capacity_pct": scoring.pct_of_scale(index, **scale),
                   "baseline_index": None, "change": None, "n_areas": int(areas["area_score"].notna().sum())}
-    goal = targets(government_id)
+    goal = targets(actor, government_id)
     goal = goal.loc[goal["round"] == round_name, ["area_code", "target"]]
     areas = areas.merge(goal, on="area_code", how="left")
     areas["baseline_score"] = float("nan")
@@ -288,10 +321,20 @@ def results(assessment_id: uuid.UUID) -> dict:
     return {"areas": areas, "government": government, "not_comparable": sorted(not_comparable)}
 
 
-def history(assessment_id: uuid.UUID, limit: int = 500) -> pd.DataFrame:
-    """Audit events about this assessment (newest first): at, actor, action, entity, what, before, after, reason."""
+def history(actor: Actor, assessment_id: uuid.UUID, limit: int = 500) -> pd.DataFrame:
+    """Audit events about this assessment (newest first): at, actor, action, entity, what, before, after, reason.
+
+    Never a participant's name (the full record stays in the audit log for administrators); for an
+    actor who does not read names, participants' codes are their pseudonyms.
+    """
     needle = str(assessment_id)
     with read_session() as session:
+        scope.require_assessment(session, actor, assessment_id)
+        pseudonyms = None
+        if not scope.sees_names(actor):
+            secret = scope.pseudonym_secret(session)
+            pseudonyms = {code: scope.pseudonym(secret, "participant", pid) for pid, code in session.execute(
+                sa.select(Participant.id, Participant.code).where(Participant.assessment_id == assessment_id))}
         rows = session.execute(
             sa.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
                       AuditEvent.before_json, AuditEvent.after_json, AuditEvent.reason)
@@ -301,37 +344,53 @@ def history(assessment_id: uuid.UUID, limit: int = 500) -> pd.DataFrame:
             .limit(limit)
         ).all()
     records = []
-    for at, actor, action, entity, before_json, after_json, reason in rows:
+    for at, who, action, entity, before_json, after_json, reason in rows:
         before = json.loads(before_json) if before_json else {}
         after = json.loads(after_json) if after_json else {}
+        if pseudonyms is not None:
+            before, after = _pseudonymised(before, pseudonyms), _pseudonymised(after, pseudonyms)
         what = " · ".join(str(x) for x in (
             (after or before).get("participant") or (after or before).get("code") or "",
             (after or before).get("indicator") or "") if x)
-        records.append({"at": at, "actor": actor, "action": action, "entity": entity, "what": what,
+        records.append({"at": at, "actor": who, "action": action, "entity": entity, "what": what,
                         "before": _short(before), "after": _short(after), "reason": reason or ""})
     return pd.DataFrame(records, columns=["at", "actor", "action", "entity", "what", "before", "after", "reason"])
 
 
+def _pseudonymised(snapshot: dict, pseudonyms: dict[str, str]) -> dict:
+    """An audit snapshot with participants' typed codes replaced by their pseudonyms (unknown ones: "—")."""
+    if not isinstance(snapshot, dict):
+        return {}
+    changed = dict(snapshot)
+    for key in ("participant", "code"):
+        if changed.get(key):
+            changed[key] = pseudonyms.get(str(changed[key]), "—")
+    return changed
+
+
 def _short(snapshot: dict) -> str:
-    """The values that matter to a reader (no ids, no stamps)."""
+    """The values that matter to a reader (no ids, no stamps, never a person's name)."""
     skip = {"assessment_id", "id", "created_at", "updated_at", "participant", "indicator", "area", "position",
-            "score_rows"}
+            "score_rows", "full_name"}
     return ", ".join(f"{k}={v}" for k, v in snapshot.items() if k not in skip and v not in ("", None))
 
 
-def plan_items(government_id: uuid.UUID) -> pd.DataFrame:
-    """The government's capacity-building plan, in its logical order."""
+def plan_items(actor: Actor, government_id: uuid.UUID) -> pd.DataFrame:
+    """The government's capacity-building plan (of ``actor``'s clusters), in its logical order."""
+    query = (
+        sa.select(CapacityPlanItem).where(CapacityPlanItem.government_id == government_id)
+        .order_by(CapacityPlanItem.sequence, CapacityPlanItem.planned_start, CapacityPlanItem.created_at)
+    )
     with read_session() as session:
         rows = session.execute(
-            sa.select(CapacityPlanItem).where(CapacityPlanItem.government_id == government_id)
-            .order_by(CapacityPlanItem.sequence, CapacityPlanItem.planned_start, CapacityPlanItem.created_at)
+            scope.where(query, scope.government_condition(actor, CapacityPlanItem.government_id))
         ).scalars().all()
     columns = ["id", "area_code", "intervention_type", "what", "who_staff", "where_place", "sequence", "resources",
                "other_support", "planned_start", "planned_end", "status", "updated_at"]
     return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
 
 
-def plan_areas(government_id: uuid.UUID) -> dict:
+def plan_areas(actor: Actor, government_id: uuid.UUID) -> dict:
     """What the plan page needs to rank areas: the instrument in use and the latest round's area scores.
 
     Returns ``instrument_id`` (baseline's, else the default), ``round`` of the latest assessment with
@@ -345,7 +404,7 @@ def plan_areas(government_id: uuid.UUID) -> dict:
         ).all()
         by_round = dict(rows)
         instrument_id = by_round.get("baseline") or default_instrument_id(session, "focas")
-    consensus = government_consensus(government_id)
+    consensus = government_consensus(actor, government_id)
     latest = None
     for name in ("end", "midpoint", "baseline"):
         if (consensus["round"] == name).any():
@@ -364,3 +423,28 @@ def default_focas_id() -> uuid.UUID:
 
     with read_session() as session:
         return default_instrument_id(session, "focas")
+
+
+def participants_csv(actor: Actor, assessment_id: uuid.UUID, headers: dict[str, str],
+                     labels: dict[str, dict[str, str]] | None = None) -> bytes:
+    """The workshop's participant list as a formula-safe CSV, as ``actor`` reads it (``participants``).
+
+    ``headers`` maps each column to exported (in order) to its label; ``labels`` maps a column's stored
+    codes to the words shown. A list carrying names is audited ("export", "assessment", with the columns
+    and the number of people); a pseudonymised one (evaluators) carries none and is not.
+    """
+    from assessments.snapshot import formula_safe_csv
+    from db.audit import record
+    from db.engine import write_session
+
+    people = participants(actor, assessment_id)
+    frame = people[list(headers)].copy()
+    for column, words in (labels or {}).items():
+        frame[column] = frame[column].map(lambda value, words=words: words.get(value, value))
+    content = formula_safe_csv(frame.rename(columns=headers))
+    if scope.sees_names(actor) and not people.empty:
+        with write_session() as session:
+            record(session, actor, "export", "assessment", assessment_id,
+                   after={"list": "participants", "columns": list(headers), "names": "full_name" in headers,
+                          "rows": len(people)})
+    return content

@@ -8,8 +8,10 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from assessments.access import Actor
 from assessments.qsip_summary import RATING_COLUMNS
 from db.engine import read_session
+from db.queries import scope
 from db.models import (
     AuditStage,
     Barrier,
@@ -45,6 +47,14 @@ def _frame(query, columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _check(actor: Actor, audit_id: uuid.UUID) -> None:
+    """Refuse (translated, "not in your clusters") an audit outside ``actor``'s clusters."""
+    if scope.readable_clusters(actor) is None:
+        return
+    with read_session() as session:
+        scope.require_audit(session, actor, audit_id)
+
+
 def _overdue(today: date):
     return sa.and_(ImprovementAction.deadline < today, ImprovementAction.status.not_in(("done", "dropped")))
 
@@ -53,8 +63,9 @@ def _count_by_audit(column, *where) -> sa.Subquery:
     return sa.select(column.label("audit_id"), sa.func.count().label("n")).where(*where).group_by(column).subquery()
 
 
-def audits(cluster_id: uuid.UUID | None = None, today: date | None = None) -> pd.DataFrame:
-    """One row per audit cycle with its progress: stages done, respondents, barriers, actions, overdue."""
+def audits(actor: Actor, cluster_id: uuid.UUID | None = None, today: date | None = None) -> pd.DataFrame:
+    """One row per audit cycle ``actor`` reads (a facilitator: their clusters') with its progress: stages
+    done, respondents, barriers, actions, overdue."""
     today = today or date.today()
     stages_done = _count_by_audit(AuditStage.audit_id, AuditStage.status == "done")
     respondents = _count_by_audit(Respondent.audit_id)
@@ -76,12 +87,13 @@ def audits(cluster_id: uuid.UUID | None = None, today: date | None = None) -> pd
     )
     if cluster_id is not None:
         query = query.where(ServiceAudit.cluster_id == cluster_id)
-    return _frame(query, AUDIT_COLUMNS)
+    return _frame(scope.where(query, scope.audit_condition(actor)), AUDIT_COLUMNS)
 
 
-def audit_row(audit_id: uuid.UUID) -> dict | None:
+def audit_row(actor: Actor, audit_id: uuid.UUID) -> dict | None:
     """One audit as a plain dict (with its cluster's name), or None."""
     with read_session() as session:
+        scope.require_audit(session, actor, audit_id)
         audit = session.get(ServiceAudit, audit_id)
         if audit is None:
             return None
@@ -91,15 +103,17 @@ def audit_row(audit_id: uuid.UUID) -> dict | None:
         return row
 
 
-def stages(audit_id: uuid.UUID) -> pd.DataFrame:
+def stages(actor: Actor, audit_id: uuid.UUID) -> pd.DataFrame:
     """The audit's five stages in order, with dates, status and notes."""
+    _check(actor, audit_id)
     query = (sa.select(*(getattr(AuditStage, c) for c in STAGE_COLUMNS))
              .where(AuditStage.audit_id == audit_id).order_by(AuditStage.number))
     return _frame(query, STAGE_COLUMNS)
 
 
-def feedback_items(audit_id: uuid.UUID) -> pd.DataFrame:
+def feedback_items(actor: Actor, audit_id: uuid.UUID) -> pd.DataFrame:
     """The questionnaire of the audit's instrument: one row per item, dimensions and items in order."""
+    _check(actor, audit_id)
     query = (
         sa.select(FeedbackItem.id, FeedbackItem.code, FeedbackDimension.code, FeedbackDimension.name_es,
                   FeedbackDimension.name_en, FeedbackItem.text_es, FeedbackItem.text_en,
@@ -112,8 +126,12 @@ def feedback_items(audit_id: uuid.UUID) -> pd.DataFrame:
     return _frame(query, ITEM_COLUMNS)
 
 
-def respondents(audit_id: uuid.UUID) -> pd.DataFrame:
-    """The audit's respondents, newest first, with how many items each rated and their mean rating."""
+def respondents(actor: Actor, audit_id: uuid.UUID) -> pd.DataFrame:
+    """The audit's respondents, newest first, with how many items each rated and their mean rating.
+
+    For an actor who does not read names (evaluators) ``code`` is the respondent's pseudonym.
+    """
+    _check(actor, audit_id)
     query = (
         sa.select(Respondent.id, Respondent.respondent_type, Respondent.sex, Respondent.indigenous,
                   Respondent.locality, Respondent.code, Respondent.created_at,
@@ -126,12 +144,16 @@ def respondents(audit_id: uuid.UUID) -> pd.DataFrame:
     )
     frame = _frame(query, RESPONDENT_COLUMNS)
     frame["mean_rating"] = pd.to_numeric(frame["mean_rating"]).astype("float64").round(2)
+    if not scope.sees_names(actor) and not frame.empty:
+        secret = scope.pseudonym_secret()
+        frame["code"] = [scope.pseudonym(secret, "respondent", i) for i in frame["id"]]
     return frame
 
 
-def respondent_counts(audit_id: uuid.UUID) -> dict[str, int]:
+def respondent_counts(actor: Actor, audit_id: uuid.UUID) -> dict[str, int]:
     """Respondents entered so far by type (user, provider, manager) and in total."""
     with read_session() as session:
+        scope.require_audit(session, actor, audit_id)
         rows = session.execute(
             sa.select(Respondent.respondent_type, sa.func.count()).where(Respondent.audit_id == audit_id)
             .group_by(Respondent.respondent_type)
@@ -154,8 +176,9 @@ def audit_chain(audit_id: uuid.UUID) -> list[uuid.UUID]:
     return chain
 
 
-def ratings(audit_id: uuid.UUID, *, with_previous_cycles: bool = True) -> pd.DataFrame:
+def ratings(actor: Actor, audit_id: uuid.UUID, *, with_previous_cycles: bool = True) -> pd.DataFrame:
     """Item ratings of the audit (and of its earlier cycles): the input of ``assessments.qsip_summary``."""
+    _check(actor, audit_id)
     ids = audit_chain(audit_id) if with_previous_cycles else [audit_id]
     query = (
         sa.select(Respondent.id, Respondent.respondent_type, Respondent.sex, Respondent.indigenous,
@@ -173,8 +196,9 @@ def ratings(audit_id: uuid.UUID, *, with_previous_cycles: bool = True) -> pd.Dat
     return frame
 
 
-def barriers(audit_id: uuid.UUID) -> pd.DataFrame:
+def barriers(actor: Actor, audit_id: uuid.UUID) -> pd.DataFrame:
     """The audit's barriers, high priority first, with their number of actions and of open actions."""
+    _check(actor, audit_id)
     open_status = sa.case((ImprovementAction.status.in_(("planned", "in_progress")), 1), else_=0)
     counts = (
         sa.select(ImprovementAction.barrier_id, sa.func.count().label("n"), sa.func.sum(open_status).label("n_open"))
@@ -192,8 +216,9 @@ def barriers(audit_id: uuid.UUID) -> pd.DataFrame:
     return _frame(query, BARRIER_COLUMNS)
 
 
-def actions(audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
+def actions(actor: Actor, audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
     """The roadmap: one row per action with its barrier, responsible government and an ``overdue`` flag."""
+    _check(actor, audit_id)
     today = today or date.today()
     query = (
         sa.select(ImprovementAction.id, ImprovementAction.barrier_id, Barrier.description,
@@ -212,7 +237,7 @@ def actions(audit_id: uuid.UUID, today: date | None = None) -> pd.DataFrame:
     return frame
 
 
-def feedback_results(audit_id: uuid.UUID) -> dict:
+def feedback_results(actor: Actor, audit_id: uuid.UUID) -> dict:
     """Every feedback summary the audit page shows, computed once per data version (cache through ui.read).
 
     Keys: ``cycle_year``; ``ratings`` (item ratings of this and earlier cycles); ``by_type`` (this cycle,
@@ -224,7 +249,7 @@ def feedback_results(audit_id: uuid.UUID) -> dict:
 
     with read_session() as session:
         year = session.execute(sa.select(ServiceAudit.cycle_year).where(ServiceAudit.id == audit_id)).scalar_one()
-    rated = ratings(audit_id)
+    rated = ratings(actor, audit_id)
     this_cycle = rated.loc[rated["cycle_year"] == year]
     results: dict = {"cycle_year": year, "ratings": rated, "n_this_cycle": len(this_cycle)}
     if this_cycle.empty:

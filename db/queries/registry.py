@@ -7,7 +7,9 @@ import uuid
 import pandas as pd
 import sqlalchemy as sa
 
+from assessments.access import Actor
 from db.engine import read_session
+from db.queries import scope
 from db.models import Cluster, ClusterMember, ClusterSector, Department, Government, Province
 
 PROGRAM_FIRST = ("01", "16", "22", "25", "17")
@@ -52,8 +54,9 @@ def registry_counts() -> dict[str, int]:
     return {"departments": depts, "provinces": provinces, **{f"governments_{k}": v for k, v in levels.items()}}
 
 
-def clusters(department_code: str | None = None) -> pd.DataFrame:
-    """One row per cluster: id, name, department, wave, sectors, members by level, demo flag."""
+def clusters(actor: Actor, department_code: str | None = None) -> pd.DataFrame:
+    """One row per cluster ``actor`` reads (a facilitator: their own): id, name, department, wave, sectors,
+    members by level, demo flag."""
     member_counts = (
         sa.select(
             ClusterMember.cluster_id,
@@ -79,6 +82,7 @@ def clusters(department_code: str | None = None) -> pd.DataFrame:
     )
     if department_code:
         query = query.where(Cluster.department_code == department_code)
+    query = scope.where(query, scope.cluster_condition(actor, Cluster.id))
     with read_session() as session:
         rows = session.execute(query).all()
         sectors = session.execute(
@@ -94,7 +98,11 @@ def clusters(department_code: str | None = None) -> pd.DataFrame:
 
 
 def cluster_members(cluster_id: uuid.UUID) -> pd.DataFrame:
-    """Members of one cluster: id, ubigeo, level, name, province, department_code."""
+    """Members of one cluster: id, ubigeo, level, name, province, department_code.
+
+    The registry's composition (which governments form a cluster) is reference data, read by everyone;
+    what is done there (workshops, participants, audits) is scoped in the other query modules.
+    """
     query = (
         sa.select(Government.id, Government.ubigeo, Government.level, Government.name,
                   Province.name.label("province"), Government.department_code, Government.province_code)
@@ -120,3 +128,32 @@ def cluster_row(cluster_id: uuid.UUID) -> dict | None:
             .order_by(ClusterSector.position)
         ).scalars().all()
         return {**cluster.model_dump(), "sectors": list(sectors)}
+
+
+def in_scope(actor: Actor, cluster_id: object = None, government_id: object = None) -> bool:
+    """Whether ``actor`` reads the cluster and the government a page was asked for (by URL).
+
+    An id that is not a UUID or names nothing is "in scope": the page answers it as unknown.
+    """
+    clusters = scope.readable_clusters(actor)
+    if clusters is None:
+        return True
+
+    def as_id(value):
+        try:
+            return None if value in (None, "") else uuid.UUID(str(value))
+        except ValueError:
+            return None
+
+    cluster, government = as_id(cluster_id), as_id(government_id)
+    with read_session() as session:
+        if cluster is not None and session.get(Cluster, cluster) is not None and cluster not in clusters:
+            return False
+        if government is not None and session.get(Government, government) is not None:
+            member = session.execute(
+                sa.select(ClusterMember.government_id)
+                .where(ClusterMember.government_id == government,
+                       ClusterMember.cluster_id.in_(sorted(clusters, key=str)))
+                .limit(1)).first()
+            return member is not None
+    return True

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
 from db import models as m
+from db.queries import scope as read_scope
 
 CHUNK_ROWS = 1000
 ROUND_ORDER = sa.case((m.Assessment.round == "baseline", 0), (m.Assessment.round == "midpoint", 1), else_=2)
@@ -35,14 +36,20 @@ def raw_tables() -> list[sa.Table]:
 
 @dataclass(frozen=True)
 class Filters:
-    """What an export is limited to (None = everything)."""
+    """What an export is limited to (None = everything).
+
+    ``clusters`` is the reading scope of whoever exports (``scope.readable_clusters``: None = every
+    cluster; a facilitator's own clusters otherwise); it is not a choice, so the manifest lists it apart.
+    """
 
     department_code: str | None = None
     cluster_id: uuid.UUID | None = None
     round: str | None = None
+    clusters: frozenset[uuid.UUID] | None = None
 
     def is_empty(self) -> bool:
-        return self.department_code is None and self.cluster_id is None and self.round is None
+        return (self.department_code is None and self.cluster_id is None and self.round is None
+                and self.clusters is None)
 
     def as_dict(self) -> dict[str, str | None]:
         return {"department": self.department_code,
@@ -141,6 +148,25 @@ def _members_of(cluster_id: uuid.UUID):
     return sa.select(m.ClusterMember.government_id).where(m.ClusterMember.cluster_id == cluster_id)
 
 
+def _scoped(filters: Filters) -> list[uuid.UUID]:
+    return sorted(filters.clusters or (), key=str)
+
+
+def _scope_governments(filters: Filters, government_column):
+    """Rows of governments that are members of the exporter's clusters (None: no limit)."""
+    if filters.clusters is None:
+        return None
+    return government_column.in_(
+        sa.select(m.ClusterMember.government_id).where(m.ClusterMember.cluster_id.in_(_scoped(filters))))
+
+
+def _scope_departments(filters: Filters, department_column):
+    """Department-wide rows (selection, GCD) of the departments of the exporter's clusters."""
+    if filters.clusters is None:
+        return None
+    return department_column.in_(sa.select(m.Cluster.department_code).where(m.Cluster.id.in_(_scoped(filters))))
+
+
 def _assessment_base(filters: Filters):
     """Assessments joined to their government, department, cluster and instrument, filtered."""
     gov, dep, clu, ins = m.Government, m.Department, m.Cluster, m.Instrument
@@ -160,6 +186,9 @@ def _assessment_base(filters: Filters):
         query = query.where(m.Assessment.government_id.in_(_members_of(filters.cluster_id)))
     if filters.round:
         query = query.where(m.Assessment.round == filters.round)
+    if filters.clusters is not None:  # as scope.assessment_condition: started there, or of a member government
+        query = query.where(sa.or_(m.Assessment.cluster_id.in_(_scoped(filters)),
+                                   _scope_governments(filters, m.Assessment.government_id)))
     return query
 
 
@@ -233,6 +262,8 @@ def _government_filters(query, filters: Filters, government_column):
         query = query.where(m.Government.department_code == filters.department_code)
     if filters.cluster_id:
         query = query.where(government_column.in_(_members_of(filters.cluster_id)))
+    if filters.clusters is not None:
+        query = query.where(_scope_governments(filters, government_column))
     return query
 
 
@@ -265,6 +296,8 @@ def _audit_base(filters: Filters):
         query = query.where(clu.department_code == filters.department_code)
     if filters.cluster_id:
         query = query.where(a.cluster_id == filters.cluster_id)
+    if filters.clusters is not None:
+        query = query.where(a.cluster_id.in_(_scoped(filters)))
     return query
 
 
@@ -328,6 +361,8 @@ def selection_rows(session: Session, filters: Filters) -> Iterator[tuple]:
     department = _department_of_filters(session, filters)
     if department:
         query = query.where(r.department_code == department)
+    if filters.clusters is not None:
+        query = query.where(_scope_departments(filters, r.department_code))
     for row in _stream(session, query):
         yield tuple(row)
 
@@ -351,6 +386,8 @@ def gcd_member_rows(session: Session, filters: Filters) -> Iterator[tuple]:
     department = _department_of_filters(session, filters)
     if department:
         query = query.where(g.department_code == department)
+    if filters.clusters is not None:
+        query = query.where(_scope_departments(filters, g.department_code))
     for row in _stream(session, query):
         yield tuple(row)
 
@@ -366,6 +403,8 @@ def gcd_meeting_rows(session: Session, filters: Filters) -> Iterator[tuple]:
     department = _department_of_filters(session, filters)
     if department:
         query = query.where(g.department_code == department)
+    if filters.clusters is not None:
+        query = query.where(_scope_departments(filters, g.department_code))
     for row in _stream(session, query):
         yield tuple(row)
 
@@ -380,6 +419,8 @@ def gcd_attendance_rows(session: Session, filters: Filters) -> Iterator[tuple]:
     department = _department_of_filters(session, filters)
     if department:
         query = query.where(g.department_code == department)
+    if filters.clusters is not None:
+        query = query.where(_scope_departments(filters, g.department_code))
     for row in _stream(session, query):
         yield tuple(row)
 
@@ -437,48 +478,82 @@ def schema_revision(session: Session) -> str | None:
         return None
 
 
-def export_choices() -> dict:
-    """Departments with data, clusters and assessments' rounds for the export filters (page helper)."""
+def export_choices(actor) -> dict:
+    """Departments, clusters and assessments' rounds ``actor`` may export, for the export filters (page helper)."""
     from db.engine import read_session
 
+    clusters_query = (
+        sa.select(m.Cluster.id, m.Cluster.name, m.Cluster.department_code, m.Department.name)
+        .join(m.Department, m.Department.code == m.Cluster.department_code)
+        .order_by(m.Department.name, m.Cluster.name)
+    )
+    departments_query = sa.select(m.Department.code, m.Department.name).order_by(m.Department.name)
+    condition = read_scope.cluster_condition(actor, m.Cluster.id)
+    if condition is not None:
+        clusters_query = clusters_query.where(condition)
+        departments_query = departments_query.where(
+            m.Department.code.in_(sa.select(m.Cluster.department_code).where(condition)))
     with read_session() as session:
-        clusters = session.execute(
-            sa.select(m.Cluster.id, m.Cluster.name, m.Cluster.department_code, m.Department.name)
-            .join(m.Department, m.Department.code == m.Cluster.department_code)
-            .order_by(m.Department.name, m.Cluster.name)
-        ).all()
-        departments = session.execute(
-            sa.select(m.Department.code, m.Department.name).order_by(m.Department.name)
-        ).all()
+        clusters = session.execute(clusters_query).all()
+        departments = session.execute(departments_query).all()
     return {"departments": [(c, n) for c, n in departments],
             "clusters": [(cid, name, dep, dep_name) for cid, name, dep, dep_name in clusters]}
 
 
-def assessment_targets() -> list[dict]:
-    """Assessments (id, ubigeo, government, round, instrument) a FOCAS submission can go into."""
+def assessment_targets(actor) -> list[dict]:
+    """Assessments ``actor`` reads (id, ubigeo, government, round, instrument) a FOCAS submission can go into."""
     from db.engine import read_session
 
+    query = (
+        sa.select(m.Assessment.id, m.Government.ubigeo, m.Government.name, m.Assessment.round,
+                  m.Instrument.code, m.Instrument.version)
+        .join(m.Government, m.Government.id == m.Assessment.government_id)
+        .join(m.Instrument, m.Instrument.id == m.Assessment.instrument_id)
+        .order_by(m.Government.ubigeo, ROUND_ORDER)
+    )
     with read_session() as session:
-        rows = session.execute(
-            sa.select(m.Assessment.id, m.Government.ubigeo, m.Government.name, m.Assessment.round,
-                      m.Instrument.code, m.Instrument.version)
-            .join(m.Government, m.Government.id == m.Assessment.government_id)
-            .join(m.Instrument, m.Instrument.id == m.Assessment.instrument_id)
-            .order_by(m.Government.ubigeo, ROUND_ORDER)
-        ).all()
+        rows = session.execute(read_scope.where(query, read_scope.assessment_condition(actor))).all()
     return [dict(r._mapping) for r in rows]
 
 
-def audit_targets() -> list[dict]:
-    """Service audits (id, short code, cluster, service, year) a QSIP submission can go into."""
+def audit_targets(actor) -> list[dict]:
+    """Service audits ``actor`` reads (id, short code, cluster, service, year) a QSIP submission can go into."""
     from db.engine import read_session
 
+    query = (
+        sa.select(m.ServiceAudit.id, m.Cluster.name.label("cluster"), m.ServiceAudit.service_name,
+                  m.ServiceAudit.cycle_year, m.Instrument.code, m.Instrument.version)
+        .join(m.Cluster, m.Cluster.id == m.ServiceAudit.cluster_id)
+        .join(m.Instrument, m.Instrument.id == m.ServiceAudit.instrument_id)
+        .order_by(m.Cluster.name, m.ServiceAudit.cycle_year, m.ServiceAudit.service_name)
+    )
     with read_session() as session:
-        rows = session.execute(
-            sa.select(m.ServiceAudit.id, m.Cluster.name.label("cluster"), m.ServiceAudit.service_name,
-                      m.ServiceAudit.cycle_year, m.Instrument.code, m.Instrument.version)
-            .join(m.Cluster, m.Cluster.id == m.ServiceAudit.cluster_id)
-            .join(m.Instrument, m.Instrument.id == m.ServiceAudit.instrument_id)
-            .order_by(m.Cluster.name, m.ServiceAudit.cycle_year, m.ServiceAudit.service_name)
-        ).all()
+        rows = session.execute(read_scope.where(query, read_scope.audit_condition(actor))).all()
     return [{**dict(r._mapping), "audit_code": str(r.id)[:8]} for r in rows]
+
+
+# Columns of analyst tables that name or identify a person: the record id (withheld in a pseudonymised
+# snapshot), the pseudonym kind, and the typed code or name the pseudonym replaces.
+PERSONAL_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "participant_scores": ("participant_id", "participant", "participant_code"),
+    "qsip_feedback": ("respondent_id", "respondent", "respondent_code"),
+    "gcd_members": ("member_id", "gcd_member", "full_name"),
+    "gcd_attendance": ("member_id", "gcd_member", "full_name"),
+}
+
+
+def pseudonymised_rows(name: str, rows: Iterator[tuple], secret: bytes) -> Iterator[tuple]:
+    """A tidy table's rows with each person's id withheld (empty) and their code or name replaced by
+    their pseudonym (``scope.pseudonym``); every other cell as it was."""
+    id_column, kind, text_column = PERSONAL_COLUMNS[name]
+    columns = TIDY_TABLES[name].columns
+    id_at, text_at = columns.index(id_column), columns.index(text_column)
+    codes: dict = {}
+    for row in rows:
+        row = list(row)
+        record_id = row[id_at]
+        code = codes.get(record_id)
+        if code is None:
+            code = codes[record_id] = read_scope.pseudonym(secret, kind, record_id)
+        row[id_at], row[text_at] = None, code
+        yield tuple(row)

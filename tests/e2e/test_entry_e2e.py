@@ -6,6 +6,7 @@ cell, after a reload, a server kill and restart, a paste from a spreadsheet, and
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import random
 import time
 
@@ -69,9 +70,9 @@ def area_layout(assessment_id) -> tuple[list[str], dict[str, list[str]]]:
     """Participant codes in screen order and each area's indicator codes in screen order."""
     from db.queries import focas as queries
 
-    header = queries.assessment_header(assessment_id)
+    header = queries.assessment_header(LOCAL_USER, assessment_id)
     instrument = queries.instrument(header["instrument_id"])
-    people = list(queries.participants(assessment_id)["code"])
+    people = list(queries.participants(LOCAL_USER, assessment_id)["code"])
     return people, {area.code: area.indicator_codes() for area in instrument.areas}
 
 
@@ -298,9 +299,9 @@ def test_twelve_participants_typed_back_to_back_are_all_registered(db_url, app_f
     page.keyboard.press("Enter")
     expect(page.locator(f"{SURFACE['register']} .fe-say")).to_contain_text("nombre o un código")
     all_saved(page, surface="register")
-    people = eventually(lambda: sorted(queries.participants(assessment_id)["code"]), [f"R{i:02d}" for i in range(12)])
+    people = eventually(lambda: sorted(queries.participants(LOCAL_USER, assessment_id)["code"]), [f"R{i:02d}" for i in range(12)])
     assert people == [f"R{i:02d}" for i in range(12)]
-    sexes = dict(zip(queries.participants(assessment_id)["code"], queries.participants(assessment_id)["sex"]))
+    sexes = dict(zip(queries.participants(LOCAL_USER, assessment_id)["code"], queries.participants(LOCAL_USER, assessment_id)["sex"]))
     assert sexes["R01"] == "female" and sexes["R00"] == "male"
 
 
@@ -325,7 +326,7 @@ def test_the_consensus_column_takes_agreed_scores_and_evidence_from_the_keyboard
     page.keyboard.type("Informe", delay=0)
     page.keyboard.press("Enter")
     all_saved(page)
-    table = eventually(lambda: queries.consensus_table(assessment_id, "ADM")[["agreed", "evidence"]]
+    table = eventually(lambda: queries.consensus_table(LOCAL_USER, assessment_id, "ADM")[["agreed", "evidence"]]
                        .astype(object).values.tolist(), [[1, "Actas firmadas"], [2, "Informe"], [3, ""], [4, ""]])
     assert table == [[1, "Actas firmadas"], [2, "Informe"], [3, ""], [4, ""]]
     # the last area's agreed score is one PageDown away... and Page Up comes back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.access import LOCAL_USER
 import re
 from datetime import date, timedelta
 
@@ -104,14 +105,14 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     assert eventually(lambda: "Aviso radial en awajún con los horarios del CRED" in shown_table_text(page), True)
 
     dispose_engine(demo_db_url)
-    audits = queries.audits()
+    audits = queries.audits(LOCAL_USER)
     # the page opens on the first cluster of the first department (Amazonas: Condorcanqui), latest cycle
     audit_id = audits.loc[(audits["cluster"] == "Condorcanqui") & (audits["cycle_year"] == 2014), "id"].item()
-    entered = queries.respondents(audit_id).set_index("code")
+    entered = queries.respondents(LOCAL_USER, audit_id).set_index("code")
     assert entered.loc["E2E-001", "respondent_type"] == "user" and entered.loc["E2E-001", "n_ratings"] == 12
     assert entered.loc["E2E-001", "mean_rating"] == pytest.approx(round(43 / 12, 2))
     assert entered.loc["E2E-002", "respondent_type"] == "provider"
-    action = queries.actions(audit_id).set_index("description").loc["Aviso radial en awajún con los horarios del CRED"]
+    action = queries.actions(LOCAL_USER, audit_id).set_index("description").loc["Aviso radial en awajún con los horarios del CRED"]
     assert action["deadline"] == date.fromisoformat(deadline) and bool(action["quick_win"])
 
 
@@ -133,12 +134,12 @@ def test_a_rating_is_corrected_from_the_keyboard_in_the_questionnaire_grid(demo_
     page.keyboard.type(new)
     expect(page.locator(".fe-wrap:has(.fe-grid) .fe-status")).to_have_text("Todo guardado")
     dispose_engine(demo_db_url)
-    audits = queries.audits()
+    audits = queries.audits(LOCAL_USER)
     audit_id = audits.loc[(audits["cluster"] == "Condorcanqui") & (audits["cycle_year"] == 2014), "id"].item()
-    oldest = queries.respondents(audit_id).sort_values("created_at").iloc[0]["id"]
-    ratings = queries.ratings(audit_id, with_previous_cycles=False)
+    oldest = queries.respondents(LOCAL_USER, audit_id).sort_values("created_at").iloc[0]["id"]
+    ratings = queries.ratings(LOCAL_USER, audit_id, with_previous_cycles=False)
     item = ratings.loc[ratings["respondent_id"] == oldest].sort_values("item_code")
-    first_item = queries.feedback_items(audit_id).iloc[0]["item_code"]
-    value = eventually(lambda: int(queries.ratings(audit_id, with_previous_cycles=False).set_index(
+    first_item = queries.feedback_items(LOCAL_USER, audit_id).iloc[0]["item_code"]
+    value = eventually(lambda: int(queries.ratings(LOCAL_USER, audit_id, with_previous_cycles=False).set_index(
         ["respondent_id", "item_code"]).loc[(oldest, first_item), "rating"]), int(new))
     assert value == int(new) and len(item) > 0
