@@ -89,7 +89,7 @@ if flash := st.session_state.pop("clusters.flash", None):
     for message in flash[1]:
         st.warning(message)
 
-frame = ui.read(registry.clusters, department)
+frame = ui.read(registry.clusters, ui.actor(), department)
 if frame.empty:
     st.info(t("clusters.none_in_department"))
 else:

@@ -53,7 +53,7 @@ writable = ui.can_write("gcd.write")  # otherwise the GCD is shown read-only, wi
 
 members = ui.read(gcd.members, department, period)
 report = ui.read(gcd.composition, department, period)
-clusters = ui.read(registry.clusters, department)
+clusters = ui.read(registry.clusters, ui.actor(), department)
 cluster_names = dict(zip(clusters["id"], clusters["name"]))
 
 # --- composition --------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def stage_name(row) -> str:
 
 
 # ------------------------------------------------------------------------------------ cluster and audit
-clusters = ui.read(registry.clusters)
+clusters = ui.read(registry.clusters, ui.actor())
 if clusters.empty:
     st.info(t("qsip.no_clusters"))
     st.stop()
@@ -91,7 +91,7 @@ can_validate = can(ui.actor(), "audit.validate", cluster_id=cluster_id)
 show_flash("top")
 
 today = date.today()  # part of the cache key: overdue flags turn over at midnight even without a write
-audits = ui.read(queries.audits, cluster_id, today)
+audits = ui.read(queries.audits, ui.actor(), cluster_id, today)
 
 
 def audit_label(audit_id) -> str:
@@ -130,7 +130,7 @@ audit_id = st.selectbox(t("qsip.pick_audit"), options=audit_ids, format_func=aud
                         key="qsip.audit")
 st.session_state["qsip.audit_value"] = audit_id
 audit = audits.loc[audits["id"] == audit_id].iloc[0]
-stages = ui.read(queries.stages, audit_id)
+stages = ui.read(queries.stages, ui.actor(), audit_id)
 
 # ------------------------------------------------------------------------------------ at a glance
 number, status = service.current_stage(stages.to_dict("records"))
@@ -218,7 +218,7 @@ with tab_stages:
                                 "notes": t("common.notes")})
 
 # ------------------------------------------------------------------------------------ feedback entry
-items = ui.read(queries.feedback_items, audit_id)
+items = ui.read(queries.feedback_items, ui.actor(), audit_id)
 with tab_feedback:
     with st.expander(t("print.download.questionnaire_title"), icon=":material/print:"):  # paper first, typed later
         import functools
@@ -230,7 +230,7 @@ with tab_feedback:
                 t(f"print.download.questionnaire.{kind}"), key=f"qsip.print.{kind}", mime="application/pdf",
                 file_name=f"{t('print.file.questionnaire')}_{t('qsip.type.' + kind).lower()}_{lang}.pdf",
                 data=functools.partial(pdf_forms.questionnaire_pdf, str(audit_id), kind, lang))
-    counts = ui.read(queries.respondent_counts, audit_id)
+    counts = ui.read(queries.respondent_counts, ui.actor(), audit_id)
     st.markdown(t("qsip.feedback.count", total=counts["total"], users=counts["user"], providers=counts["provider"],
                   managers=counts["manager"]))
     show_flash("feedback")
@@ -247,7 +247,7 @@ with tab_feedback:
                          reason=feedback_reason, can_unlock=validated, kind="qsip",
                          data=entry_ui.questionnaire_data(items))
 
-    entered = ui.read(queries.respondents, audit_id)
+    entered = ui.read(queries.respondents, ui.actor(), audit_id)
     if not entered.empty:
         st.markdown(f"**{t('qsip.feedback.entered')}**")
         shown = entered.assign(
@@ -266,7 +266,7 @@ with tab_feedback:
                 entry_ui.surface(key=f"qsip.grid.{audit_id}", assessment_id=audit_id, editable=entry_open,
                                  reason=feedback_reason, can_unlock=validated, kind="qsip",
                                  data=entry_ui.questionnaire_grid_data(
-                                     items, entered, ui.read(queries.ratings, audit_id, with_previous_cycles=False)))
+                                     items, entered, ui.read(queries.ratings, ui.actor(), audit_id, with_previous_cycles=False)))
             with st.expander(t("qsip.feedback.delete")):
                 labels = {r["id"]: f"{r['code'] or '—'} · {t('qsip.type.' + r['respondent_type'])} · {r['locality']}"
                           for r in entered.to_dict("records")}
@@ -285,7 +285,7 @@ with tab_feedback:
 
 # ------------------------------------------------------------------------------------ results
 with tab_results:
-    results = ui.read(queries.feedback_results, audit_id)
+    results = ui.read(queries.feedback_results, ui.actor(), audit_id)
     ratings = results["ratings"]
     if not results["n_this_cycle"]:
         st.info(t("qsip.results.empty"))
@@ -378,7 +378,7 @@ def edit_section(kind: str, rows: pd.DataFrame, form, *, title: str, pick: str, 
             remove=lambda s: delete(s, chosen))
 
 
-barriers = ui.read(queries.barriers, audit_id)
+barriers = ui.read(queries.barriers, ui.actor(), audit_id)
 
 
 def barrier_form(key: str, existing: dict | None) -> None:
@@ -438,7 +438,7 @@ with tab_barriers:
                      deleted="qsip.barrier.deleted", entity="barrier")
 
 # ------------------------------------------------------------------------------------ roadmap
-actions = ui.read(queries.actions, audit_id, today)
+actions = ui.read(queries.actions, ui.actor(), audit_id, today)
 members = ui.read(registry.cluster_members, cluster_id)
 government_names = dict(zip(members["id"], members["name"] + " (" + members["level"].map(lambda v: t(f"level.{v}")) + ")"))
 barrier_names = dict(zip(barriers["id"], barriers["description"]))
