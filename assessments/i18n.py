@@ -47,11 +47,38 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> st
     return text
 
 
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
+
+
+def translate_plural(key: str, n: object, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
+    """The text of ``key.<form>`` for the count ``n``, the form chosen by the language's CLDR plural rule
+    (Babel): ``key.one`` for 1, ``key.other`` otherwise (a form the catalog lacks falls back to
+    ``key.other``). ``{n}`` is the count formatted as an integer of the language ("1,918")."""
+    from babel import Locale
+
+    from assessments import formatting
+
+    lang = normalise_language(lang)
+    count = 0 if formatting.is_missing(n) else int(formatting.display_round(n, 0))
+    form = Locale.parse(formatting.locale_of(lang)).plural_form(count)
+    texts = catalog(lang)
+    chosen = f"{key}.{form}" if f"{key}.{form}" in texts or f"{key}.{form}" in catalog(DEFAULT_LANGUAGE) \
+        else f"{key}.other"
+    params.setdefault("n", formatting.integer(count, lang))
+    return translate(chosen, lang, **params)
+
+
 def translator(lang: str):
-    """A one-argument ``t(key, **params)`` bound to a language, for pages and chart builders."""
+    """A one-argument ``t(key, **params)`` bound to a language, for pages and chart builders;
+    ``t.plural(key, n, **params)`` picks the plural form (``translate_plural``)."""
     lang = normalise_language(lang)
 
     def t(key: str, /, **params: object) -> str:
         return translate(key, lang, **params)
 
+    def plural(key: str, n: object, /, **params: object) -> str:
+        return translate_plural(key, n, lang, **params)
+
+    t.plural = plural
+    t.lang = lang
     return t
