@@ -37,8 +37,8 @@ from assessments.access import Actor
 from assessments.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from assessments.i18n import translate
 from assessments.text import as_shown
-from db.audit import record, record_many
-from db.models import ConsensusScore, FunctionalArea, Indicator, Participant, ParticipantScore
+from db.audit import record
+from db.models import ConsensusScore, FunctionalArea, Indicator, Participant
 from db.models.entry import EntryBatch
 
 MAX_CELLS = 500          # one batch; the browser sends at most 200
@@ -253,15 +253,9 @@ def _answered_already(edit: CellEdit, now: object, new: object, answers: dict, l
 def _write_scores(session, actor, assessment, participants, codes_by_id, scores, reason, answers, lang) -> None:
     if not scores:
         return
-    current = {
-        (row.participant_id, row.indicator_id): row for row in session.execute(
-            sa.select(ParticipantScore).where(
-                ParticipantScore.assessment_id == assessment.id,
-                ParticipantScore.participant_id.in_({pid for pid, _ in scores}),
-                ParticipantScore.indicator_id.in_({iid for _, iid in scores}),
-            ).with_for_update()).scalars()
-    }
-    events: list[dict] = []
+    # one SELECT for the stored cells, then one statement per kind of write (focas.write_scores)
+    current = focas.stored_scores(session, assessment.id, {pid for pid, _ in scores}, {iid for _, iid in scores})
+    writes: list[focas.ScoreWrite] = []
     for (participant_id, indicator_id), edit in scores.items():
         new = focas.stored_score(edit.value)
         row = current.get((participant_id, indicator_id))
@@ -269,26 +263,12 @@ def _write_scores(session, actor, assessment, participants, codes_by_id, scores,
         if _answered_already(edit, now, new, answers, lang):
             continue
         code, area = codes_by_id[indicator_id]
-        snapshot = {"assessment_id": assessment.id, "area": area, "participant": participants[participant_id].code,
-                    "indicator": code}
-        if row is None:
-            row = ParticipantScore(assessment_id=assessment.id, participant_id=participant_id,
-                                   indicator_id=indicator_id, score=new)
-            session.add(row)
-            events.append({"action": "create", "entity": "participant_score", "entity_id": row.id,
-                           "after": {**snapshot, "score": new}, "reason": reason})
-        elif new is None:
-            session.delete(row)
-            events.append({"action": "delete", "entity": "participant_score", "entity_id": row.id,
-                           "before": {**snapshot, "score": row.score}, "reason": reason})
-        else:
-            events.append({"action": "update", "entity": "participant_score", "entity_id": row.id,
-                           "before": {**snapshot, "score": row.score}, "after": {**snapshot, "score": new},
-                           "reason": reason})
-            row.score = new
+        writes.append(focas.ScoreWrite(participant_id, indicator_id, row, new, {
+            "assessment_id": str(assessment.id), "area": area, "participant": participants[participant_id].code,
+            "indicator": code}))
         answers[edit.cell] = _saved(new)
     # one audit row per cell, one data-version bump per batch
-    record_many(session, actor, events)
+    focas.write_scores(session, actor, assessment.id, writes, reason=reason)
 
 
 def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, answers, lang) -> None:

@@ -69,6 +69,7 @@ def record_many(session: Session, actor: Actor, events: list[dict]) -> None:
     """
     if not events:
         return
+    encode = json.JSONEncoder(default=_default, ensure_ascii=False).encode  # = json.dumps(…, default, ensure_ascii)
     rows = []
     for event in events:
         before, after = event.get("before"), event.get("after")
@@ -76,8 +77,8 @@ def record_many(session: Session, actor: Actor, events: list[dict]) -> None:
             "id": uuid.uuid4(), "at": utcnow(), "actor": actor.username, "actor_role": actor.role,
             "action": event["action"], "entity": event["entity"],
             "entity_id": None if event.get("entity_id") is None else str(event["entity_id"]),
-            "before_json": None if before is None else json.dumps(snapshot_of(before), default=_default, ensure_ascii=False),
-            "after_json": None if after is None else json.dumps(snapshot_of(after), default=_default, ensure_ascii=False),
+            "before_json": None if before is None else encode(snapshot_of(before)),
+            "after_json": None if after is None else encode(snapshot_of(after)),
             "reason": event.get("reason"),
         })
     session.execute(sa.insert(AuditEvent.__table__), rows)

@@ -7,6 +7,7 @@ import streamlit as st
 from assessments import charts, progress
 from pages import _progress_filters as filters_widget
 from pages import ui
+from pages._figures import drawn
 
 t = ui.t
 lang = ui.lang()
@@ -105,10 +106,10 @@ with tab["governments"]:
             table = rounded(labelled(areas, ["area", "area_score_from", "area_score_to", "change", "n_comparable",
                                              "n_not_comparable"]))
             with left:
-                ui.chart(charts.dumbbell(areas, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
+                ui.chart(drawn(charts.dumbbell, areas, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
                          table, file_name="government_areas_change", key="progress.dumbbell", lazy_table=True)
             with right:
-                ui.chart(charts.radar(areas, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
+                ui.chart(drawn(charts.radar, areas, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
                          table, file_name="government_areas_radar", key="progress.radar", lazy_table=True)
             filters_widget.link("pages/result_sheets.py", "result-sheets", t("progress.link.sheet_government"),
                                 filters_widget.query_params(filters, gov=chosen), icon=":material/print:")
@@ -136,11 +137,11 @@ with tab["clusters"]:
         else:
             cluster = ui.read(progress.cluster_view, filters._replace(cluster_id=cluster_id))
             heat = cluster.heatmap.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
-            ui.chart(charts.change_heatmap(heat, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
+            ui.chart(drawn(charts.change_heatmap, heat, lang=lang, from_round=filters.from_round, to_round=filters.to_round),
                      rounded(labelled(heat, ["government", "area", "area_score_from", "area_score_to", "change"])),
                      file_name="cluster_heatmap", key="progress.heatmap", lazy_table=True)
             spread = cluster.participants.assign(round=lambda f: f["round"].map(round_names))
-            ui.chart(charts.distribution(spread, lang=lang, x="government", y="mean_score", color="round", kind="strip",
+            ui.chart(drawn(charts.distribution, spread, lang=lang, x="government", y="mean_score", color="round", kind="strip",
                                          title=t("progress.chart.participants"), x_label=t("common.government"),
                                          y_label=t("progress.axis.participant_mean")),
                      rounded(labelled(spread, ["government", "round", "mean_score", "n_scores"])),
@@ -158,19 +159,19 @@ with tab["distributions"]:
                                     key="progress.distribution_kind") or "box"
         table = rounded(labelled(governments, ["department", "level", "government", "capacity_index_from",
                                                "capacity_index_to", "change"]))
-        ui.chart(charts.distribution(governments, lang=lang, x="department", y="change", color="level", kind=kind,
+        ui.chart(drawn(charts.distribution, governments, lang=lang, x="department", y="change", color="level", kind=kind,
                                      title=t("progress.chart.by_department", before=before, after=after),
                                      x_label=t("common.department"), y_label=t("progress.axis.change")),
                  table, file_name="change_by_department", key="progress.by_department", lazy_table=True)
         long = governments.melt(id_vars=["level"], value_vars=["capacity_index_from", "capacity_index_to"],
                                 var_name="round", value_name="index")
         long["round"] = long["round"].map({"capacity_index_from": before, "capacity_index_to": after})
-        ui.chart(charts.distribution(long, lang=lang, x="level", y="index", color="round", kind=kind,
+        ui.chart(drawn(charts.distribution, long, lang=lang, x="level", y="index", color="round", kind=kind,
                                      title=t("progress.chart.by_level"), x_label=t("common.level"),
                                      y_label=t("progress.axis.index")),
                  table, file_name="index_by_level", key="progress.by_level", lazy_table=True)
         summary = view.area_summary.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
-        ui.chart(charts.dumbbell(summary.rename(columns={"mean_from": "area_score_from", "mean_to": "area_score_to"}),
+        ui.chart(drawn(charts.dumbbell, summary.rename(columns={"mean_from": "area_score_from", "mean_to": "area_score_to"}),
                                  lang=lang, from_round=filters.from_round, to_round=filters.to_round,
                                  title=t("progress.chart.areas_mean", before=before, after=after)),
                  rounded(labelled(summary, ["area", "governments", "mean_from", "mean_to", "mean_change"])),
@@ -184,7 +185,7 @@ with tab["targets"]:
             st.info(t("progress.no_targets", round=after))
         else:
             target_summary = view.target_summary.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
-            ui.chart(charts.target_bars(target_summary, lang=lang, to_round=filters.to_round),
+            ui.chart(drawn(charts.target_bars, target_summary, lang=lang, to_round=filters.to_round),
                      rounded(labelled(target_summary, ["area", "targets", "scored", "met", "share_met", "mean_gap"])),
                      file_name="targets_met", key="progress.targets", lazy_table=True)
             detail = view.targets.merge(government_changes[["government_id", "government", "ubigeo"]],
@@ -204,14 +205,14 @@ with tab["plans"]:
             kind_label=lambda f: f["kind"].map(lambda k: t(f"progress.kind.{k}")),
             status_label=lambda f: f["status"].map(lambda s: t(f"progress.status.{s}")),
         )
-        ui.chart(charts.done_vs_planned(view.plan_status, lang=lang),
+        ui.chart(drawn(charts.done_vs_planned, view.plan_status, lang=lang),
                  status[["kind_label", "status_label", "count"]].rename(columns={
                      "kind_label": t("progress.col.kind"), "status_label": t("progress.col.status"),
                      "count": t("progress.col.count")}),
                  file_name="done_vs_planned", key="progress.done_vs_planned", lazy_table=True)
         effect = view.intervention_summary.assign(group=lambda f: f["intervened"].map(
             {True: t("progress.intervened.yes"), False: t("progress.intervened.no")}))
-        ui.chart(charts.intervention_effect(view.interventions, lang=lang),
+        ui.chart(drawn(charts.intervention_effect, view.interventions, lang=lang),
                  rounded(effect[["group", "areas", "mean_change", "median_change"]].rename(columns={
                      "group": t("progress.axis.intervention"), "areas": t("progress.col.areas"),
                      "mean_change": t("progress.col.mean_change"), "median_change": t("progress.col.median_change")})),
@@ -243,15 +244,15 @@ with tab["qsip"]:
                             "n_user": t("progress.col.n_user"), "gap": t("progress.col.gap"),
                             "sex": t("progress.col.sex"), "indigenous": t("progress.col.indigenous")}
             trend = named(qsip.trend)
-            ui.chart(charts.qsip_trend(trend, lang=lang), rounded(trend).rename(columns=qsip_columns),
+            ui.chart(drawn(charts.qsip_trend, trend, lang=lang), rounded(trend).rename(columns=qsip_columns),
                      file_name="qsip_trend", key="progress.qsip_trend", lazy_table=True)
             gap = named(qsip.gap)
-            ui.chart(charts.qsip_gap(gap, lang=lang), rounded(gap).rename(columns=qsip_columns),
+            ui.chart(drawn(charts.qsip_gap, gap, lang=lang), rounded(gap).rename(columns=qsip_columns),
                      file_name="qsip_provider_user_gap", key="progress.qsip_gap", lazy_table=True)
             left, right = st.columns(2)
             for column, by, frame in ((left, "sex", qsip.by_sex), (right, "indigenous", qsip.by_indigenous)):
                 latest = named(frame.loc[frame["cycle_year"] == qsip.latest_cycle])
                 with column:
-                    ui.chart(charts.qsip_groups(latest, lang=lang, by=by, cycle=qsip.latest_cycle),
+                    ui.chart(drawn(charts.qsip_groups, latest, lang=lang, by=by, cycle=qsip.latest_cycle),
                              rounded(named(frame)).rename(columns=qsip_columns),
                              file_name=f"qsip_by_{by}", key=f"progress.qsip_{by}", lazy_table=True)

@@ -1,0 +1,81 @@
+"""Avance and Portafolio charts are built once per content: a new tab gets the same figures without
+rebuilding them, and a save (new numbers) rebuilds them (pages/_figures.py)."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import sqlalchemy as sa
+
+from db import models as m
+from tests.test_progress_pages import dataset, run  # noqa: F401  (fixture)
+
+
+def counting(monkeypatch, *names: str) -> list[str]:
+    """Record every call of these assessments.charts builders."""
+    from assessments import charts
+    from pages import _figures
+
+    _figures._built.clear()
+    calls: list[str] = []
+    for name in names:
+        original = getattr(charts, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(charts, name, wrapper)
+    return calls
+
+
+def specs(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_a_new_tab_gets_the_same_charts_without_building_them_again(dataset, monkeypatch):  # noqa: F811
+    calls = counting(monkeypatch, "dumbbell", "radar")
+    query = {"gov": str(dataset["gov"]["220505"])}
+    first = run("progress.py", query=query)
+    assert sorted(calls) == ["dumbbell", "radar"]
+    second = run("progress.py", query=query)  # another browser tab: a new session
+    assert sorted(calls) == ["dumbbell", "radar"]
+    assert specs(second) == specs(first) and len(specs(first)) == 2
+
+
+def test_portafolio_charts_are_built_once_for_every_tab(dataset, monkeypatch):  # noqa: F811
+    calls = counting(monkeypatch, "planned_vs_actual", "stacked_bars", "improvement_plans", "audit_stages")
+    first = run("overview.py", lang="es")
+    built = len(calls)
+    assert built == 5
+    second = run("overview.py", lang="es")
+    assert len(calls) == built
+    assert specs(second) == specs(first)
+    run("overview.py", lang="en")  # other labels: other figures
+    assert len(calls) == 2 * built
+
+
+def test_a_save_redraws_the_chart_with_the_new_numbers(dataset, session, monkeypatch):  # noqa: F811
+    from assessments.access import LOCAL_USER
+    from db.audit import record
+
+    calls = counting(monkeypatch, "dumbbell", "radar")
+    query = {"gov": str(dataset["gov"]["220505"])}
+    before = specs(run("progress.py", query=query))
+    consensus = session.execute(
+        sa.select(m.ConsensusScore).join(m.Assessment, m.Assessment.id == m.ConsensusScore.assessment_id)
+        .join(m.Indicator, m.Indicator.id == m.ConsensusScore.indicator_id)
+        .where(m.Assessment.government_id == dataset["gov_uuid"]["220505"], m.Assessment.round == "midpoint",
+               m.Indicator.code == "ADM-02")
+    ).scalar_one()
+    consensus.score = 4
+    record(session, LOCAL_USER, "update", "consensus_score", consensus.id, after={"score": 4})
+    session.commit()
+    after = specs(run("progress.py", query=query))
+    assert len(calls) == 4
+    assert after != before
+    # the administration area's midpoint marker moved from 3.5 to 4 in the dumbbell
+    assert 4.0 in [x for trace in after[0]["data"] for x in trace.get("x", [])]
+    assert 4.0 not in [x for trace in before[0]["data"] for x in trace.get("x", [])]
