@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from assessments.access import SYSTEM
 from db.audit import record
-from db.engine import write_session
+from db.engine import run_write
 from db.models import Cluster, ClusterMember, ClusterSector, Government
 
 
@@ -82,10 +82,8 @@ def load_demo_clusters(session: Session) -> list[Cluster]:
 
 def load_demo() -> list[uuid.UUID]:
     """Load every demo step in one transaction each; returns the demo cluster ids."""
-    with write_session() as session:
-        clusters = load_demo_clusters(session)
+    clusters = run_write(load_demo_clusters)  # each step one transaction, tried again after a transient conflict
     for step in DEMO_STEPS:
         module = importlib.import_module(step)
-        with write_session() as session:
-            module.load_demo(session, [session.get(Cluster, c.id) for c in clusters])
+        run_write(lambda session: module.load_demo(session, [session.get(Cluster, c.id) for c in clusters]))
     return [c.id for c in clusters]

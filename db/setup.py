@@ -14,7 +14,7 @@ from alembic.config import Config
 
 from db.audit import DATA_VERSION_KEY
 from db.config import ROOT, load_settings
-from db.engine import get_engine, read_session, write_session
+from db.engine import get_engine, read_session, run_write
 from db.instruments import load_default_instruments
 from db.models import AppMeta
 from db.reference import load_registry
@@ -26,12 +26,15 @@ DEMO_KEY = "demo_database"
 def upgrade_to_head() -> None:
     config = Config(str(ROOT / "alembic.ini"))
     with get_engine().begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # a migration may rewrite a large table: the app's statement timeout is not for it
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
 def load_reference_data() -> None:
-    with write_session() as session:
+    def load(session) -> None:
         load_registry(session)
         load_default_instruments(session)
         from db.plan import load_default_plan
@@ -40,6 +43,8 @@ def load_reference_data() -> None:
         # seed the data-version row so concurrent first writers only ever UPDATE it
         if session.get(AppMeta, DATA_VERSION_KEY) is None:
             session.add(AppMeta(key=DATA_VERSION_KEY, value="0"))
+
+    run_write(load)  # one transaction, tried again after a transient conflict (another process starting)
 
 
 def meta_value(key: str) -> str | None:
@@ -64,10 +69,12 @@ def prepare(*, demo: bool | None = None, quiet: bool = False) -> dict[str, bool]
         load_demo()
         demo_loaded = True
     if first_start:
-        with write_session() as session:
+        def mark(session) -> None:
             session.merge(AppMeta(key=INITIALIZED_KEY, value="1"))
             if demo_loaded:
                 session.merge(AppMeta(key=DEMO_KEY, value="1"))
+
+        run_write(mark)
     if not quiet:
         print(f"database ready: {load_settings().database_url.split('@')[-1]}"
               f" (first start: {first_start}, demo loaded: {demo_loaded})")

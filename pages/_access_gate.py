@@ -16,16 +16,20 @@ lives no longer than the inactivity timeout; the database keeps only the token's
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from assessments import accounts, auth_sessions
 from assessments.access import LOCAL_USER, Actor
 from db.config import load_settings
-from db.engine import write_session
+from db.engine import SAVE_ATTEMPTS, run_write
+from db.faults import is_retryable
 from pages import ui
 
+_LOG = logging.getLogger("focas.db_faults")
 LAST_SEEN_KEY = "auth_last_seen"
 NOTICE_KEY = "auth_notice"
 MODE_KEY = "auth_mode"
@@ -152,10 +156,15 @@ def sign_out(*, reason: str = "logout", notice: str | None = None) -> None:
     current = st.session_state.get(ui.ACTOR_KEY)
     saved_id = st.session_state.get(SAVED_ID_KEY)
     if (current is not None and current.user_id is not None) or saved_id is not None:
-        with write_session() as session:
+        def revoke(session) -> None:
             auth_sessions.revoke(session=session, session_id=saved_id, reason=reason)
             if current is not None and current.user_id is not None:
                 accounts.record_logout(session=session, actor=current, reason=reason)
+
+        try:
+            run_write(revoke, attempts=SAVE_ATTEMPTS)
+        except DBAPIError as error:  # a read-only or full database: this browser is signed out all the same
+            _LOG.warning("logout not recorded (database fault): %s", error)
     for key in (ui.ACTOR_KEY, LAST_SEEN_KEY):
         st.session_state.pop(key, None)
     _forget_saved_login()
@@ -174,8 +183,9 @@ def _try_saved_login() -> None:
     if token_hash in tried:
         return
     tried.add(token_hash)
-    with write_session() as session:
-        result = auth_sessions.resume(session=session, token=token, timeout_minutes=_timeout_minutes())
+    result = run_write(lambda session: auth_sessions.resume(session=session, token=token,
+                                                            timeout_minutes=_timeout_minutes()),
+                       attempts=SAVE_ATTEMPTS)
     if result.actor is None:
         _clear_cookie()
         if result.refused == "expired":
@@ -190,10 +200,12 @@ def _try_saved_login() -> None:
 def _try_sso() -> None:
     if not sso_configured() or not getattr(st.user, "is_logged_in", False):
         return
-    with write_session() as session:
+    def log_in(session):
         result = accounts.login_sso(session=session, email=st.user.get("email"))
-        saved = auth_sessions.issue(session=session, account=result.actor, user_agent=user_agent()) \
-            if result.actor is not None else None
+        return result, (auth_sessions.issue(session=session, account=result.actor, user_agent=user_agent())
+                        if result.actor is not None else None)
+
+    result, saved = run_write(log_in, attempts=SAVE_ATTEMPTS)
     if result.actor is not None:
         sign_in(result.actor, saved=saved)
     else:
@@ -210,8 +222,15 @@ def _saved_login_holds() -> bool:
     if not current.valid:
         return False
     if current.last_seen_at is None or now - current.last_seen_at >= auth_sessions.TOUCH_EVERY:
-        with write_session() as session:
-            auth_sessions.touch(session=session, session_id=saved_id, now=now)
+        try:
+            run_write(lambda session: auth_sessions.touch(session=session, session_id=saved_id, now=now),
+                      attempts=SAVE_ATTEMPTS)
+        except DBAPIError as error:
+            if is_retryable(error):
+                raise
+            # a read-only or full database still shows its pages: the saved login is only not extended
+            _LOG.warning("saved login not touched (database fault): %s", error)
+            return True
         token = st.session_state.get(TOKEN_KEY)
         if token:
             _write_cookie(token, now)

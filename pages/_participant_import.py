@@ -12,7 +12,7 @@ import streamlit as st
 from assessments import focas
 from assessments import participant_list as plist
 from assessments.errors import DomainError
-from db.engine import write_session
+from db.engine import run_save
 from pages import _removals as removals
 from pages import ui
 
@@ -46,9 +46,10 @@ def section(*, assessment_id, editable: bool, blocked: bool, reason: str | None)
         try:
             rows = plist.parse_upload(upload.getvalue()) if upload is not None else plist.parse_text(text)
             source = ("xlsx" if upload.name.lower().endswith(".xlsx") else "csv") if upload is not None else "paste"
-            with write_session() as session:
-                report = focas.import_participants(session=session, actor=ui.actor(), assessment_id=assessment_id,
-                                                   rows=rows, source=source, reason=reason)
+            # a transient conflict is retried; a database fault is a DomainError shown below
+            report = run_save(lambda session: focas.import_participants(
+                session=session, actor=ui.actor(), assessment_id=assessment_id, rows=rows, source=source,
+                reason=reason))
         except focas.ImportRefused as refused:
             st.error(ui.t(refused.key, **refused.params), icon=":material/error:")
             lines = refused.lines(ui.lang())

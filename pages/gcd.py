@@ -7,7 +7,7 @@ import streamlit as st
 
 from assessments import gcd, rules
 from assessments.errors import DomainError
-from db.engine import write_session
+from db.engine import run_save
 from db.models.base import INDIGENOUS, SEXES
 from db.plan import PROGRAM_DEPARTMENTS
 from db.queries import registry
@@ -23,8 +23,7 @@ st.caption(t("gcd.caption"))
 
 def save(work, success: str | None = None, **params) -> object:
     try:
-        with write_session() as session:
-            result = work(session)
+        result = run_save(work)  # a transient conflict is retried; a database fault is a DomainError too
     except DomainError as error:
         ui.show_error(error)
         return None

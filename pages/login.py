@@ -7,7 +7,7 @@ import streamlit as st
 from assessments import accounts, auth_sessions
 from assessments.errors import DomainError
 from db.config import load_settings
-from db.engine import write_session
+from db.engine import SAVE_ATTEMPTS, run_save, run_write
 from pages import _access_gate as gate
 from pages import ui
 
@@ -39,12 +39,13 @@ if mode == "first_admin":
         if password != confirm:
             st.error(t("access.password_mismatch"), icon=":material/error:")
         else:
+            def create(session):
+                actor = accounts.create_first_admin(session=session, username=username, password=password,
+                                                    full_name=full_name, client_ip=client, setup_code=setup_code)
+                return actor, auth_sessions.issue(session=session, account=actor, user_agent=gate.user_agent())
+
             try:
-                with write_session() as session:
-                    actor = accounts.create_first_admin(session=session, username=username, password=password,
-                                                        full_name=full_name, client_ip=client,
-                                                        setup_code=setup_code)
-                    saved = auth_sessions.issue(session=session, account=actor, user_agent=gate.user_agent())
+                actor, saved = run_save(create)  # a database fault is a DomainError (db/faults.py) too
             except DomainError as error:
                 ui.show_error(error)
             else:
@@ -57,11 +58,14 @@ else:
         password = st.text_input(t("access.password"), type="password", key="login.password")
         submitted = st.form_submit_button(t("access.login.submit"), type="primary")
     if submitted:
-        with write_session() as session:
+        def log_in(session):
             result = accounts.authenticate(session=session, username=username, password=password,
                                            client_ip=gate.client_ip())
-            saved = auth_sessions.issue(session=session, account=result.actor, user_agent=gate.user_agent()) \
-                if result.actor is not None else None
+            return result, (auth_sessions.issue(session=session, account=result.actor, user_agent=gate.user_agent())
+                            if result.actor is not None else None)
+
+        # a transient conflict is retried; a read-only or full database: dashboard.py's page guard says so
+        result, saved = run_write(log_in, attempts=SAVE_ATTEMPTS)
         if result.actor is None:
             st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")
             # the same for every refusal: a name that does not exist cannot be told from a locked one

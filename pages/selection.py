@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from assessments import cluster_plan, selection
-from db.engine import write_session
+from db.engine import run_save
 from db.models.base import SECTORS
 from db.queries import registry
 from assessments.i18n import translator
@@ -38,12 +38,8 @@ def bump(name: str) -> None:
 
 def save(work, *, refresh: str | None = None):
     """Run a write in one transaction; errors are kept for the next run (callbacks cannot draw)."""
-    def run():
-        with write_session() as session:
-            return work(session)
-
     try:
-        result = run()
+        result = run_save(work)  # a transient conflict is retried; a database fault is a DomainError too
     except Exception as error:  # noqa: BLE001 - DomainErrors are shown, anything else re-raised
         from assessments.errors import DomainError
 
