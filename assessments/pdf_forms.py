@@ -108,7 +108,7 @@ def _indicator_block(indicator, instrument: FocasInstrument, lang: str) -> Table
         descriptor = indicator.descriptors.get(level.level)
         text = descriptor.get(lang) if descriptor else "—"
         cells.append([Paragraph(f"<font size=11>{BOX}</font> <b>{level.level} · {esc(level.name.get(lang))}</b>",
-                                styles()["cell"]), Spacer(1, 1), para(text, "small")])
+                                styles()["level"]), para(text, "small")])
     block = Table([top, cells], colWidths=[column] * len(levels))
     block.setStyle(TableStyle([*GRID, ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
                                ("TOPPADDING", (0, 1), (-1, -1), 3), ("BOTTOMPADDING", (0, 1), (-1, -1), 4)]))

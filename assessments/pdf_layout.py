@@ -177,6 +177,7 @@ def styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=15, leading=18, spaceAfter=1),
         "h2": ParagraphStyle("h2", parent=base, fontName=BOLD, fontSize=9.6, leading=12, spaceBefore=4,
                              spaceAfter=2),
+        "level": ParagraphStyle("level", parent=base, fontSize=7.4, leading=13, spaceAfter=1.5),
         "big": ParagraphStyle("big", parent=base, fontName=BOLD, fontSize=12, leading=14),
     }
 

@@ -119,8 +119,8 @@ def _workshops(government_id: uuid.UUID, rounds: tuple[str, ...]) -> tuple[dict[
                 round=assessment.round, status=assessment.status, workshop_date=assessment.workshop_date,
                 place=assessment.place, facilitator=assessment.facilitator, validated_at=assessment.validated_at,
                 validated_by=assessment.validated_by, attendance=counts)
-            if assessment.round == "baseline" or scale == (1, 4):
-                scale = (int(scale_min), int(scale_max))
+            if assessment.round == rounds[0] or len(workshops) == 1:
+                scale = (int(scale_min), int(scale_max))  # the earlier round's instrument sets the scale
     return workshops, scale
 
 
@@ -168,6 +168,17 @@ def _cluster_attendance(cluster_id: uuid.UUID, round_name: str) -> pd.DataFrame:
     return frame
 
 
+def _cluster_scale(cluster_id: uuid.UUID) -> tuple[int, int]:
+    """The FOCAS scale the cluster's governments were assessed on (the widest, when versions differ)."""
+    with read_session() as session:
+        row = session.execute(
+            sa.select(sa.func.min(Instrument.scale_min), sa.func.max(Instrument.scale_max))
+            .join(Assessment, Assessment.instrument_id == Instrument.id)
+            .join(ClusterMember, ClusterMember.government_id == Assessment.government_id)
+            .where(ClusterMember.cluster_id == cluster_id)).first()
+    return (int(row[0]), int(row[1])) if row and row[0] is not None else (1, 4)
+
+
 def cluster_print(cluster_id: str, from_round: str = "baseline", to_round: str = "midpoint", *,
                   with_governments: bool = False) -> ClusterPrint | None:
     """Everything a cluster's PDF prints (None when the cluster does not exist); ``with_governments`` adds
@@ -182,7 +193,7 @@ def cluster_print(cluster_id: str, from_round: str = "baseline", to_round: str =
             one = government_print(gid, from_round, to_round)
             if one is not None:
                 governments.append(one)
-    scale = governments[0].scale if governments else (1, 4)
+    scale = governments[0].scale if governments else _cluster_scale(cid)
     return ClusterPrint(sheet=sheet, attendance=_cluster_attendance(cid, to_round), scale=scale,
                         governments=governments)
 
