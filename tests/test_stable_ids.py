@@ -63,12 +63,24 @@ def test_two_fresh_installations_give_every_reference_row_the_same_id(empty_db_u
 
 
 def test_a_governments_own_instrument_version_gets_derived_ids_too(db_url, actor):
+    """A workshop that customises its instrument (areas chosen, an indicator of its own) makes a new version:
+    its areas, indicators and descriptors get derived ids like the shipped ones."""
+    from assessments import focas
+    from db.demo import load_demo_clusters
+
     with write_session() as session:
-        seeded = seed_cluster(session, ["x"], index=0)
-    custom = seeded["instrument"]
+        lamas = next(c for c in load_demo_clusters(session) if c.name == "Lamas")
+        district = session.execute(sa.select(m.Government.id).where(m.Government.ubigeo == "220510")).scalar_one()
+        assessment, _ = focas.start_assessment(session=session, actor=actor, government_id=district,
+                                               cluster_id=lamas.id, round="baseline")
+        custom = focas.customise_instrument(
+            session=session, actor=actor, assessment_id=assessment.id, area_codes=["ADM", "LEGALPART", "DIVERSITY"],
+            new_indicators=[focas.CustomIndicator(area_code="ADM", name_es="Archivo ordenado", name_en="")])
     assert custom.id == identity.instrument_id("focas", custom.code, custom.version)
     with get_engine().connect() as connection:
         assert identity.mismatched(connection) == {}
+        custom_codes = connection.execute(sa.select(m.Indicator.code).where(m.Indicator.is_custom.is_(True))).all()
+    assert len(custom_codes) == 1
 
 
 # --- an existing database with random reference ids --------------------------------------------------
