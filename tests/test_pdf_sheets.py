@@ -134,18 +134,26 @@ def test_the_sheet_in_spanish_has_no_english_heading_and_the_reverse(full):
         assert translate(key, "en") in en and translate(key, "en") not in es
 
 
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_no_chart_label_is_cut(full, lang):
-    data = pdf_sheets.government_print(full["government_id"])
-    drawing = pdf_sheets.government_chart(data, lang)
+def assert_inside(drawing) -> list:
+    """Every string the chart draws lies whole inside the chart's box, at a readable size."""
     strings = pdf_sheets.chart_strings(drawing)
-    assert drawing.width <= pdf_layout.CONTENT_WIDTH + 0.01
+    assert strings and drawing.width <= pdf_layout.CONTENT_WIDTH + 0.01
     for item in strings:
         drawn = pdf_layout.width(item.text, item.fontSize, bold=item.fontName == pdf_layout.BOLD)
         left = {"start": item.x, "middle": item.x - drawn / 2, "end": item.x - drawn}[item.textAnchor]
         assert left >= -0.01 and left + drawn <= drawing.width + 0.01, (item.text, left, drawn)
         assert 0 <= item.y and item.y + item.fontSize <= drawing.height + 0.01, item.text
         assert item.fontSize >= 6.5  # readable on paper
+    return strings
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_no_chart_label_is_cut(full, lang):
+    data = pdf_sheets.government_print(full["government_id"])
+    drawing = pdf_sheets.government_chart(data, lang)
+    strings = assert_inside(drawing)
+    cluster = pdf_sheets.cluster_print(full["cluster_id"])
+    assert full["name"] in " ".join(s.text for s in assert_inside(pdf_sheets.cluster_chart(cluster, lang)))
     # every area's label is drawn whole (its wrapped lines joined give the name back), left of the bars
     label_lines = " ".join(s.text for s in strings if s.x == 0)
     for es, en in full["areas"].values():
@@ -189,3 +197,26 @@ def test_numbers_round_half_away_from_zero():
     assert pdf_layout.number(0.25, 1, signed=True) == "+0.3" and pdf_layout.number(0.75, 1, signed=True) == "+0.8"
     assert pdf_layout.number(-0.125) == "-0.13" and pdf_layout.number(-0.001) == "0.00"
     assert pdf_layout.number(None) == "—" and pdf_layout.count(10.0) == "10"
+
+
+def test_every_print_key_the_pdfs_and_pages_use_exists_in_both_languages():
+    from pathlib import Path
+
+    from assessments.i18n import catalog
+
+    root = Path(__file__).resolve().parent.parent
+    sources = "".join((root / p).read_text() for p in (
+        "assessments/pdf_layout.py", "assessments/pdf_sheets.py", "assessments/pdf_forms.py",
+        "pages/result_sheets.py", "pages/focas_workshop.py", "pages/qsip.py", "pages/gcd.py"))
+    keys = {k for k in re.findall(r'"(print\.[a-z_.]+[a-z_])"', sources)}
+    keys |= {f"print.qsip.{part}.{kind}" for part in ("title", "intro") for kind in ("user", "provider")}
+    keys |= {f"print.download.questionnaire.{kind}" for kind in ("user", "provider")}
+    keys |= {f"print.workshop.status.{s}" for s in ("draft", "validated")}
+    assert len(keys) > 50
+    for lang in ("es", "en"):
+        missing = sorted(k for k in keys if k not in catalog(lang))
+        assert not missing, f"{lang}: {missing}"
+    es = {k for k in catalog("es") if k.startswith("print.")}
+    assert es == {k for k in catalog("en") if k.startswith("print.")}
+    same = sorted(k for k in keys if catalog("es")[k] == catalog("en")[k])
+    assert not same, same  # nothing left untranslated
