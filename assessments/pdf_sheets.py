@@ -489,8 +489,12 @@ def _heat_table(data: ClusterPrint, lang: str) -> list:
     names = progress.area_label(sheet.area_labels, lang)
     governments = [g for g in sheet.members["government"] if g in set(heat["government"])]
     values = {(r["government"], r["area_code"]): _value(r["change"]) for r in heat.to_dict("records")}
-    first = CONTENT_WIDTH * 0.2
-    cell = (CONTENT_WIDTH - first) / max(len(codes), 1)
+    # each area column as wide as its code (at 6.6 pt) or a value needs; the government names get the rest
+    cells = [max(width(c, 6.6, bold=True), width("+0.00", 7.4)) + 7 for c in codes]
+    first = CONTENT_WIDTH - sum(cells)
+    if first < CONTENT_WIDTH * 0.2:
+        first = CONTENT_WIDTH * 0.2
+        cells = [c * (CONTENT_WIDTH - first) / sum(cells) for c in cells]
     rows, style = [], []
     for i, government in enumerate(governments, start=1):
         row = [government]
@@ -501,7 +505,7 @@ def _heat_table(data: ClusterPrint, lang: str) -> list:
             if value is not None and abs(value) > 1.0:  # white on the two darkest fills only
                 style.append(("TEXTCOLOR", (j, i), (j, i), colors.white))
         rows.append(row)
-    grid = table([t("common.government"), *codes], rows, [first, *[cell] * len(codes)],
+    grid = table([t("common.government"), *codes], rows, [first, *cells],
                  numeric=range(1, len(codes) + 1), extra=style)
     legend = " · ".join(f"{c} = {names.get(c, c)}" for c in codes)
     return [grid, Spacer(1, 2), para(legend, "tiny")]
