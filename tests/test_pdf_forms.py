@@ -161,3 +161,14 @@ def test_the_workshop_gcd_and_qsip_pages_offer_the_forms(workshop, audit):
     labels = download_labels(at)
     assert translate("print.download.questionnaire.user", "en") in labels
     assert translate("print.download.questionnaire.provider", "en") in labels
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_no_form_breaks_a_word(workshop, audit, lang):
+    from tests.test_pdf_sheets import broken_words
+
+    scoring = pdf_forms.scoring_story(pdf_forms.scoring_forms(str(workshop["assessment_id"])), lang, blank_sets=0)
+    form = pdf_forms.questionnaire_form(str(audit))
+    questionnaires = [pdf_forms.questionnaire_story(form, kind, lang) for kind in pdf_forms.RESPONDENT_TYPES]
+    minutes = pdf_forms.minutes_story("San Martín", "2013-2014", [], lang)
+    assert broken_words([scoring, *questionnaires, minutes]) == []

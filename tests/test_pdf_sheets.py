@@ -221,3 +221,38 @@ def test_every_print_key_the_pdfs_and_pages_use_exists_in_both_languages():
     assert es == {k for k in catalog("en") if k.startswith("print.")}
     same = sorted(k for k in keys if catalog("es")[k] == catalog("en")[k])
     assert not same, same  # nothing left untranslated
+
+
+def broken_words(flowables) -> list[tuple[str, float, float]]:
+    """Words of table cells wider than their column (ReportLab would break them between letters)."""
+    from html import unescape
+
+    from reportlab.platypus import Paragraph, Table
+
+    found = []
+
+    def walk(items, room=None):
+        for item in items if isinstance(items, (list, tuple)) else [items]:
+            if isinstance(item, (list, tuple)):
+                walk(item, room)
+            elif isinstance(item, Table):
+                for row in item._cellvalues:
+                    for column, cell in enumerate(row):
+                        walk(cell, item._colWidths[column] - 6)
+            elif isinstance(item, Paragraph) and room is not None:
+                bold = "<b>" in item.text
+                for word in unescape(re.sub(r"<[^>]+>", " ", item.text)).split():
+                    drawn = pdf_layout.width(word, item.style.fontSize, bold=bold or item.style.fontName == pdf_layout.BOLD)
+                    if drawn > room + 0.01:
+                        found.append((word, drawn, room))
+            elif hasattr(item, "_content"):
+                walk(item._content, room)
+    walk(flowables)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_no_table_breaks_a_word(full, lang):
+    government = pdf_sheets.government_story(pdf_sheets.government_print(full["government_id"]), lang, TODAY)
+    cluster = pdf_sheets.cluster_story(pdf_sheets.cluster_print(full["cluster_id"]), lang, TODAY)
+    assert broken_words(government) == [] and broken_words(cluster) == []
