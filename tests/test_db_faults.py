@@ -5,6 +5,7 @@
   timeout, writes nothing, keeps what was typed, and saves once the lock is gone;
 - a save that meets a locked database once is retried and saved;
 - a read-only database: the login page and a write page say so, translated, without a traceback;
+- a full disk (the embedded database on a small tmpfs filled to the last byte): the write page says so;
 - a page whose read fails shows the translated message, and renders again once the database answers.
 
 Faults are real: another connection holds the lock (SQLite's write lock or an exclusive lock that
@@ -299,3 +300,48 @@ def test_one_pages_fault_leaves_the_other_pages_working(short_timeouts, monkeypa
         at.switch_page("pages/instrument.py").run()
         assert not at.exception and [e.value for e in at.error] == []
         assert at.title[0].value == translate("instrument.title", "en")
+
+
+
+@pytest.fixture
+def small_disk(db_url, tmp_path, monkeypatch):
+    """This test's database on a disk of its own (a small tmpfs) that ``fill()`` fills to the last byte."""
+    if POSTGRES:
+        pytest.skip("the embedded database's disk; a PostgreSQL server's disk is the server's")
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small disk needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    source = Path(db_url.split("///", 1)[1])
+    dispose_engine(db_url)
+    size = source.stat().st_size + 8 * 1024 * 1024
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], check=True)
+    url = f"sqlite:///{disk / 'test.db'}"
+    try:
+        (disk / "test.db").write_bytes(source.read_bytes())
+        monkeypatch.setenv("DATABASE_URL", url)
+
+        def fill() -> None:
+            with open(disk / "filler", "wb") as filler:
+                try:
+                    while True:
+                        filler.write(b"\0" * 65536)
+                        filler.flush()
+                except OSError:
+                    pass
+            assert os.statvfs(disk).f_bavail == 0
+
+        yield fill
+    finally:
+        dispose_engine(url)
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_named_on_a_write_page_nothing_is_saved_and_the_typing_stays(small_disk):
+    at = clusters_page("en")  # the page is open (its database files exist) when the disk fills up
+    small_disk()
+    create(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [translate("db_faults.save.full", "en")]
+    assert at.text_input(key="cluster_create_form_0.name").value == NAME
+    assert saved_clusters() == []
