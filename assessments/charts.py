@@ -406,3 +406,136 @@ def stacked_bars(frame: pd.DataFrame, *, lang: str, x: str, color: str, y: str, 
     ])
     figure.update_layout(barmode="stack")
     return _layout(figure, title=title, y=y_label)
+
+
+# --- Portafolio as Vega-Lite ------------------------------------------------------------------
+# The landing page's bar charts as Vega-Lite specs (a plain dict, drawn by the Vega-Lite bundled with
+# Streamlit: about a sixth of plotly.js to load in a new browser tab). Same frames, colours and texts
+# as the plotly builders above; every value the chart draws is inline in the spec.
+
+VL_HEIGHT = 300
+
+
+def _records(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[dict]:
+    """Rows of ``frame`` as plain records ({spec field: value}) for a spec's inline data."""
+    out = frame.loc[:, list(columns)].rename(columns=dict(columns))
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in out.to_dict("records")]
+
+
+def _vl(title: str, layers: list[dict], values: list[dict], **extra) -> dict:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": {"text": title, "anchor": "start"},
+        "height": VL_HEIGHT,
+        "data": {"values": values},
+        "config": {"font": "Arial, Helvetica, sans-serif", "legend": {"orient": "bottom", "title": None},
+                   "axis": {"gridColor": "#E5E5E5", "domainColor": "#BBBBBB", "labelLimit": 160}},
+        "layer": layers,
+        **extra,
+    }
+
+
+def _vl_empty(lang: str, title: str) -> dict:
+    return _vl(title, [{"mark": {"type": "text", "fontSize": 14},
+                        "encoding": {"text": {"value": translator(lang)("progress.chart.no_data")}}}],
+               [{}])
+
+
+def vl_planned_vs_actual(frame: pd.DataFrame, *, lang: str, x: str, x_label: str, title: str,
+                         planned: str = "planned", actual: str = "formed") -> dict:
+    """Grouped bars: what the plan foresees next to what exists. Columns: x, planned, actual."""
+    t = translator(lang)
+    if frame.empty:
+        return _vl_empty(lang, title)
+    names = (t("progress.legend.planned"), t("progress.legend.actual"))
+    values = [{"x": row[x], "series": name, "n": int(row[column])}
+              for row in frame.to_dict("records") for name, column in zip(names, (planned, actual))]
+    encoding = {
+        "x": {"field": "x", "type": "nominal", "title": x_label, "sort": None, "axis": {"labelAngle": -45}},
+        "xOffset": {"field": "series", "sort": list(names)},
+        "y": {"field": "n", "type": "quantitative", "title": t("progress.axis.count")},
+        "tooltip": [{"field": "x", "title": x_label}, {"field": "series", "title": " "},
+                    {"field": "n", "title": t("progress.axis.count")}],
+    }
+    colour = {"field": "series", "type": "nominal", "sort": list(names),
+              "scale": {"domain": list(names), "range": ["#BBBBBB", "#0072B2"]}}
+    return _vl(title, [
+        {"mark": {"type": "bar"}, "encoding": {**encoding, "color": colour}},
+        {"mark": {"type": "text", "dy": -6, "fontSize": 11}, "encoding": {**encoding, "text": {"field": "n"}}},
+    ], values)
+
+
+def vl_stacked_bars(frame: pd.DataFrame, *, lang: str, x: str, color: str, y: str, title: str,
+                    y_label: str) -> dict:
+    """Counts of ``y`` per ``x``, stacked by ``color`` (e.g. governments assessed per round and level)."""
+    if frame.empty or frame[y].sum() == 0:
+        return _vl_empty(lang, title)
+    values = _records(frame, {x: "x", color: "part", y: "n"})
+    order = list(dict.fromkeys(frame[color]))
+    encoding = {"x": {"field": "x", "type": "nominal", "title": None, "sort": None, "axis": {"labelAngle": 0}},
+                "y": {"field": "n", "type": "quantitative", "title": y_label, "stack": "zero"},
+                "order": {"field": "rank"},
+                "tooltip": [{"field": "x", "title": " "}, {"field": "part", "title": " "},
+                            {"field": "n", "title": y_label}]}
+    for record in values:
+        record["rank"] = order.index(record["part"])
+    return _vl(title, [
+        {"mark": {"type": "bar"},
+         "encoding": {**encoding, "color": {"field": "part", "type": "nominal", "sort": order,
+                                            "scale": {"domain": order,
+                                                      "range": [CATEGORY_COLOURS[i % 8] for i in range(len(order))]}}}},
+        {"mark": {"type": "text", "color": "white", "dy": 12, "fontSize": 11},
+         "encoding": {**encoding, "text": {"field": "n"}}},
+    ], values)
+
+
+def vl_improvement_plans(frame: pd.DataFrame, *, lang: str, milestones: Mapping[str, str]) -> dict:
+    """Governments with an improvement plan per level, each milestone's target as a marker.
+
+    Columns: level (already translated), governments, one column per milestone.
+    """
+    t = translator(lang)
+    title = t("progress.chart.improvement_plans")
+    if frame.empty:
+        return _vl_empty(lang, title)
+    actual = t("progress.legend.actual")
+    values = [{"level": row["level"], "series": actual, "n": int(row["governments"]), "bar": True}
+              for row in frame.to_dict("records")]
+    values += [{"level": row["level"], "series": name, "n": row[column], "bar": False}
+               for row in frame.to_dict("records") for column, name in milestones.items()]
+    series = [actual, *milestones.values()]
+    x = {"field": "level", "type": "nominal", "title": None, "sort": None, "axis": {"labelAngle": 0}}
+    y = {"field": "n", "type": "quantitative", "title": t("progress.axis.governments")}
+    colour = {"field": "series", "type": "nominal", "sort": series,
+              "scale": {"domain": series, "range": [CATEGORY_COLOURS[i % 8] for i in range(len(series))]}}
+    tooltip = [{"field": "level", "title": " "}, {"field": "series", "title": " "},
+               {"field": "n", "title": t("progress.axis.governments")}]
+    return _vl(title, [
+        {"transform": [{"filter": "datum.bar"}], "mark": {"type": "bar"},
+         "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip}},
+        {"transform": [{"filter": "datum.bar"}], "mark": {"type": "text", "dy": -6, "fontSize": 11},
+         "encoding": {"x": x, "y": y, "text": {"field": "n"}}},
+        {"transform": [{"filter": "!datum.bar"}], "mark": {"type": "point", "size": 260, "strokeWidth": 3},
+         "encoding": {"x": x, "y": y, "color": colour, "shape": {"field": "series", "sort": series,
+                                                                 "scale": {"domain": series,
+                                                                           "range": ["square", "stroke", "diamond",
+                                                                                     "cross"]}},
+                      "tooltip": tooltip}},
+    ], values, resolve={"scale": {"color": "shared"}})
+
+
+def vl_audit_stages(frame: pd.DataFrame, *, lang: str) -> dict:
+    """QSIP audit cycles by current stage. Columns: stage_name, audits."""
+    t = translator(lang)
+    title = t("progress.chart.audit_stages")
+    if frame.empty or frame["audits"].sum() == 0:
+        return _vl_empty(lang, title)
+    values = _records(frame, {"stage_name": "stage", "audits": "n"})
+    x = {"field": "stage", "type": "nominal", "title": None, "sort": None, "axis": {"labelAngle": -30}}
+    y = {"field": "n", "type": "quantitative", "title": t("progress.axis.audits")}
+    return _vl(title, [
+        {"mark": {"type": "bar", "color": "#56B4E9"},
+         "encoding": {"x": x, "y": y, "tooltip": [{"field": "stage", "title": " "},
+                                                  {"field": "n", "title": t("progress.axis.audits")}]}},
+        {"mark": {"type": "text", "dy": -6, "fontSize": 11}, "encoding": {"x": x, "y": y, "text": {"field": "n"}}},
+    ], values)

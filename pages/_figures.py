@@ -29,3 +29,15 @@ def drawn(builder: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
 
         return go.Figure(figure)  # an empty chart ("no data" note): plotly refuses it as a dict
     return figure
+
+
+def vega_chart(spec: dict, frame, *, file_name: str, key: str) -> None:
+    """A Vega-Lite chart (``assessments.charts.vl_*``) with its table behind an expander, like ``ui.chart``:
+    the table is built and sent one page at a time, and only once the person opens the expander."""
+    from pages import ui
+
+    st.vega_lite_chart(spec=spec, width="stretch", key=key, alt=spec.get("title", {}).get("text"))
+    shelf = st.expander(ui.t("common.show_data"), key=f"{key}_data", on_change="rerun")
+    with shelf:
+        if shelf.open:
+            ui.table(frame, file_name=f"{file_name}.csv", key=f"{key}_table", page_rows=ui.TABLE_PAGE_ROWS)

@@ -7,7 +7,7 @@ import streamlit as st
 from assessments import charts, progress
 from pages import _progress_filters as filters_widget
 from pages import ui
-from pages._figures import drawn
+from pages._figures import vega_chart
 
 t = ui.t
 lang = ui.lang()
@@ -34,24 +34,24 @@ def to_progress(view_name: str, label_key: str) -> None:
 left, right = st.columns(2)
 with left:
     by_wave = view.clusters_by_wave.assign(wave_label=lambda f: f["wave"].map(lambda w: t("progress.wave_n", n=w)))
-    ui.chart(
-        drawn(charts.planned_vs_actual, by_wave, lang=lang, x="wave_label", x_label=t("common.wave"),
+    vega_chart(
+        charts.vl_planned_vs_actual(by_wave, lang=lang, x="wave_label", x_label=t("common.wave"),
                                  title=t("progress.chart.clusters_by_wave")),
         by_wave[["wave", "planned", "formed"]].rename(columns={
             "wave": t("common.wave"), "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
-        file_name="clusters_by_wave", key="overview.clusters_wave", lazy_table=True,
+        file_name="clusters_by_wave", key="overview.clusters_wave",
     )
     filters_widget.link("pages/clusters.py", "clusters", t("progress.link.clusters"), {ui.LANG_KEY: lang})
 with right:
     by_department = view.clusters.groupby(["department_code", "department"], as_index=False)[
         ["planned", "formed"]].sum()
-    ui.chart(
-        drawn(charts.planned_vs_actual, by_department, lang=lang, x="department", x_label=t("common.department"),
+    vega_chart(
+        charts.vl_planned_vs_actual(by_department, lang=lang, x="department", x_label=t("common.department"),
                                  title=t("progress.chart.clusters_by_department")),
         view.clusters.drop(columns="department_code").rename(columns={
             "department": t("common.department"), "wave": t("common.wave"),
             "planned": t("progress.col.planned"), "formed": t("progress.col.formed")}),
-        file_name="clusters_by_department", key="overview.clusters_department", lazy_table=True,
+        file_name="clusters_by_department", key="overview.clusters_department",
     )
 
 left, right = st.columns(2)
@@ -60,28 +60,28 @@ with left:
         round_label=lambda f: f["round"].map(lambda r: t(f"round.{r}")),
         level_label=lambda f: f["level"].map(lambda v: t(f"level.{v}")),
     )
-    figure = drawn(charts.stacked_bars, assessed, lang=lang, x="round_label", color="level_label", y="governments",
+    figure = charts.vl_stacked_bars(assessed, lang=lang, x="round_label", color="level_label", y="governments",
                                  title=t("progress.chart.assessed"), y_label=t("progress.axis.governments"))
-    ui.chart(figure, assessed[["round_label", "level_label", "governments"]].rename(columns={
+    vega_chart(figure, assessed[["round_label", "level_label", "governments"]].rename(columns={
         "round_label": t("common.round"), "level_label": t("common.level"),
-        "governments": t("progress.col.governments")}), file_name="validated_assessments", key="overview.assessed", lazy_table=True)
+        "governments": t("progress.col.governments")}), file_name="validated_assessments", key="overview.assessed")
     to_progress("governments", "progress.link.progress")
 with right:
     plans = view.improvement_plans.assign(level=lambda f: f["level"].map(lambda v: t(f"level.{v}")))
     milestones = {m: t(f"progress.milestone.{m}") for m in progress.MILESTONES}
-    ui.chart(drawn(charts.improvement_plans, plans, lang=lang, milestones=milestones),
+    vega_chart(charts.vl_improvement_plans(plans, lang=lang, milestones=milestones),
              plans.rename(columns={"level": t("common.level"), "governments": t("progress.col.with_plan"),
                                    **milestones}),
-             file_name="improvement_plans", key="overview.plans", lazy_table=True)
+             file_name="improvement_plans", key="overview.plans")
     to_progress("plans", "progress.link.plans")
 
 left, right = st.columns(2)
 with left:
     stages = view.audits.assign(stage_name=lambda f: f["stage"].map(lambda s: t(f"progress.stage.{s}")))
-    ui.chart(drawn(charts.audit_stages, stages, lang=lang),
+    vega_chart(charts.vl_audit_stages(stages, lang=lang),
              stages[["stage_name", "audits"]].rename(columns={"stage_name": t("progress.col.stage"),
                                                               "audits": t("progress.col.audits")}),
-             file_name="qsip_audits_by_stage", key="overview.audits", lazy_table=True)
+             file_name="qsip_audits_by_stage", key="overview.audits")
     to_progress("qsip", "progress.link.qsip")
 with right:
     st.subheader(t("progress.overview.targets"))

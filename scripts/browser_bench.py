@@ -13,7 +13,8 @@ quiet period began, not its end).
   filter or switching a tab costs once the browser holds the app's scripts.
 
 For every page the bytes the server sent over the websocket (``framereceived``) are counted, and how
-many plotly points (the length of every ``x``/``y``/``z``/``r`` array in the figures) the page drew.
+many plotly points (the length of every ``x``/``y``/``z``/``r`` array in the figures) the page drew
+(Portafolio draws Vega-Lite charts, whose rows are inline in the bytes sent: no plotly points).
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ import tempfile
 import time
 from pathlib import Path
 
-# The settled check of the browser tests, plus "every chart drawn" (plotly draws after its element
-# arrives; a page whose charts are still blank is not usable).
+# The settled check of the browser tests, plus "every chart drawn" (plotly and Vega-Lite draw after their
+# element arrives; a page whose charts are still blank is not usable).
 SETTLED = """(quiet) => {
   const app = document.querySelector("[data-testid='stApp']");
   const now = Date.now();
-  const charts = document.querySelectorAll("[data-testid='stPlotlyChart']").length;
-  const drawn = document.querySelectorAll("[data-testid='stPlotlyChart'] .main-svg").length;
+  // every chart element holds its drawing (a plotly chart has several .main-svg layers: count charts)
+  const undrawn = [...document.querySelectorAll("[data-testid='stPlotlyChart'], [data-testid='stVegaLiteChart']")]
+    .filter((chart) => !chart.querySelector(".main-svg, .vega-embed svg, .vega-embed canvas")).length;
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning'
       || document.querySelector("[data-stale='true']")
       || document.querySelector("[data-testid='stAppSkeleton'], [data-testid='stSkeleton']")
-      || drawn < charts) {
+      || undrawn > 0) {
     window.__benchSettled = null;
     return false;
   }
@@ -45,6 +47,7 @@ SETTLED = """(quiet) => {
 
 POINTS = """() => {
   let points = 0;
+
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
     for (const trace of (plot.data || [])) {
       for (const axis of ['x', 'y', 'z', 'r']) {

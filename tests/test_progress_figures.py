@@ -1,11 +1,12 @@
-"""Avance and Portafolio charts are built once per content: a new tab gets the same figures without
-rebuilding them, and a save (new numbers) rebuilds them (pages/_figures.py)."""
+"""Avance's charts are built once per content: a new tab gets the same figures without rebuilding them,
+and a save (new numbers) rebuilds them; Portafolio draws Vega-Lite, not plotly (pages/_figures.py)."""
 
 from __future__ import annotations
 
 import functools
 import json
 
+import pyarrow
 import sqlalchemy as sa
 
 from db import models as m
@@ -45,16 +46,17 @@ def test_a_new_tab_gets_the_same_charts_without_building_them_again(dataset, mon
     assert specs(second) == specs(first) and len(specs(first)) == 2
 
 
-def test_portafolio_charts_are_built_once_for_every_tab(dataset, monkeypatch):  # noqa: F811
-    calls = counting(monkeypatch, "planned_vs_actual", "stacked_bars", "improvement_plans", "audit_stages")
-    first = run("overview.py", lang="es")
-    built = len(calls)
-    assert built == 5
-    second = run("overview.py", lang="es")
-    assert len(calls) == built
-    assert specs(second) == specs(first)
-    run("overview.py", lang="en")  # other labels: other figures
-    assert len(calls) == 2 * built
+def test_portafolio_draws_vega_lite_charts_with_their_numbers_inline_and_no_plotly(dataset):  # noqa: F811
+    at = run("overview.py", query={"dept": "25"})
+    assert len(at.get("plotly_chart")) == 0  # no plotly.js to load in a new tab
+    charts = at.get("vega_lite_chart")
+    titles = [json.loads(chart.proto.spec)["title"]["text"] for chart in charts]
+    assert titles == ["Clusters per wave: plan versus formed", "Clusters per department: plan versus formed",
+                      "Governments with a validated FOCAS assessment",
+                      "Governments with an improvement plan against the targets", "QSIP audits by stage"]
+    # the clusters-per-department chart draws what the metric says: 1 formed of 3 planned (Ucayali)
+    rows = pyarrow.ipc.open_stream(charts[1].proto.data.data).read_pandas()
+    assert {(r.x, r.series): r.n for r in rows.itertuples()} == {("Ucayali", "Planned"): 3, ("Ucayali", "Achieved"): 1}
 
 
 def test_a_save_redraws_the_chart_with_the_new_numbers(dataset, session, monkeypatch):  # noqa: F811
