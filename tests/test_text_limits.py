@@ -334,3 +334,39 @@ def test_instrument_texts_are_checked_too():
 def test_gcd_period_must_be_exactly_two_years():
     with pytest.raises(Exception, match="gcd.bad_period"):
         gcd.period_years("2015-2017\n")
+
+
+# --- the Clústeres page ---------------------------------------------------------------------------
+
+
+def test_cluster_edit_form_belongs_to_the_chosen_cluster_and_refuses_control_characters(db_url):
+    """After switching department, the edit form shows the chosen cluster (not the name and empty members of
+    the one first shown); a name with a direction override is refused on the page, naming the field."""
+    from streamlit.testing.v1 import AppTest
+
+    from assessments.access import LOCAL_USER
+    from db.demo import load_demo_clusters
+    from db.models import Cluster, ClusterMember
+
+    with write_session() as session:
+        load_demo_clusters(session)
+    at = AppTest.from_file(str(ROOT / "pages" / "clusters.py"), default_timeout=60)
+    at.session_state["lang"] = "es"
+    at.session_state["actor"] = LOCAL_USER
+    at.run()
+    at.selectbox(key="clusters.department").set_value("22").run()
+    with read_session() as session:
+        lamas = session.execute(sa.select(Cluster).where(Cluster.name == "Lamas")).scalars().one()
+        members = session.execute(sa.select(sa.func.count()).where(ClusterMember.cluster_id == lamas.id)).scalar()
+    at.selectbox(key="clusters.selected").set_value(lamas.id).run()
+    name = next(w for w in at.text_input if w.key and w.key.startswith("cluster_edit_form_") and w.key.endswith(".name"))
+    chosen = next(w for w in at.multiselect if w.key and w.key.startswith("cluster_edit_form_")
+                  and w.key.endswith(".members"))
+    assert name.value == "Lamas" and len(chosen.value) == members == 4
+    name.set_value("Lamas \u202egnp")  # typed, then the form's own button (a form sends its fields on submit)
+    next(b for b in at.button if b.label == "Guardar cambios" and b.proto.form_id.startswith("cluster_edit_form_")
+         ).click().run()
+    assert any(e.value.startswith("Nombre del clúster: el texto contiene un carácter que invierte") for e in at.error), [
+        e.value for e in at.error]
+    with read_session() as session:
+        assert session.get(Cluster, lamas.id).name == "Lamas"
