@@ -129,7 +129,9 @@ else:
     if writable:
         with st.expander(t("clusters.edit")):
             existing = registry.cluster_row(selected)
-            cluster_form(key=f"cluster_edit_form_{st.session_state.get('clusters.form_generation', 0)}", existing=existing, member_ubigeos=list(members["ubigeo"]))
+            # keyed on the cluster too: the form of another cluster never lends its name or members to this one
+            cluster_form(key=f"cluster_edit_form_{selected}_{st.session_state.get('clusters.form_generation', 0)}",
+                         existing=existing, member_ubigeos=list(members["ubigeo"]))
 
 if writable:
     with st.expander(t("clusters.create"), expanded=frame.empty):
