@@ -13,6 +13,7 @@ trip gives back the very same text.
 Command line::
 
     python -m assessments.snapshot export OUT.zip [--department 22] [--cluster UUID] [--round baseline] [--bom] [--xlsx]
+        [--pseudonymise]
     python -m assessments.snapshot import IN.zip [--take-incoming TABLE:UUID ...]
 """
 
@@ -996,6 +997,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--round", choices=scoring.ROUNDS)
     export.add_argument("--bom", action="store_true", help="UTF-8 with byte-order mark (Excel)")
     export.add_argument("--xlsx", action="store_true", help="add an XLSX workbook of the tables")
+    export.add_argument("--pseudonymise", action="store_true",
+                        help="people as stable pseudonyms, no names, typed codes or record ids (not mergeable)")
     export.add_argument("--lang", default="en", choices=("es", "en"))
     imp = commands.add_parser("import", help="merge a snapshot ZIP into this database")
     imp.add_argument("source")
@@ -1011,7 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise _fail("bad_cluster", value=args.cluster[:40]) from None
             filters = q.Filters(department_code=args.department, cluster_id=cluster, round=args.round)
             manifest = export_snapshot(args.out, actor=LOCAL_USER, filters=filters, bom=args.bom, xlsx=args.xlsx,
-                                       progress=_cli_progress)
+                                       progress=_cli_progress, names=False if args.pseudonymise else None)
             print(file=sys.stderr)
             for name, info in manifest["files"].items():
                 print(f"{name}\t{info['rows'] if info['rows'] is not None else '-'}\t{info['sha256']}")

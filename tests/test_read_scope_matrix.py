@@ -352,3 +352,12 @@ def test_an_evaluator_sees_pseudonyms_on_the_workshop_page(world):
 def test_a_facilitators_qsip_page_lists_only_their_clusters_audits(world):
     at = open_page(QSIP, actor_for("facilitator", world))
     assert [label.split(" · ")[0] for label in at.selectbox(key="qsip.cluster").options] == ["Clúster Alfa"]
+
+
+def test_the_command_line_can_pseudonymise_and_is_audited(world, tmp_path):
+    out = tmp_path / "s.zip"
+    assert snapshot.main(["export", str(out), "--pseudonymise"]) == 0
+    content = tables(out.read_bytes())
+    assert all(PSEUDONYM.match(row["participant_code"]) for row in content["tables/participant_scores.csv"])
+    assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["personal_data"]["names"] == "withheld"
+    assert [e["after"]["names"] for e in export_events() if e["entity"] == "snapshot"] == ["withheld"]
