@@ -12,7 +12,7 @@ Timeouts (environment, milliseconds; 0 switches one off):
 - ``FOCAS_SQLITE_BUSY_TIMEOUT_MS`` (15000): how long a SQLite write waits for another writer's lock;
 - ``FOCAS_PG_LOCK_TIMEOUT_MS`` (5000): how long a PostgreSQL statement waits for a lock;
 - ``FOCAS_PG_STATEMENT_TIMEOUT_MS`` (30000): how long one PostgreSQL statement may run;
-- ``FOCAS_PG_IDLE_TX_TIMEOUT_MS`` (120000): how long a PostgreSQL transaction may sit idle, holding
+- ``FOCAS_PG_IDLE_TX_TIMEOUT_MS`` (300000): how long a PostgreSQL transaction may sit idle, holding
   its locks, before the server ends it.
 """
 
@@ -41,7 +41,7 @@ TIMEOUT_DEFAULTS_MS = {
     "FOCAS_SQLITE_BUSY_TIMEOUT_MS": 15000,
     "FOCAS_PG_LOCK_TIMEOUT_MS": 5000,
     "FOCAS_PG_STATEMENT_TIMEOUT_MS": 30000,
-    "FOCAS_PG_IDLE_TX_TIMEOUT_MS": 120000,
+    "FOCAS_PG_IDLE_TX_TIMEOUT_MS": 300000,
 }
 # a lock or busy timeout already made the save wait that long: try it once more, not five times
 WAITED_RETRIES = 1
@@ -173,13 +173,14 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
 
 
-def retrying(call: Callable[[], T], *, attempts: int = SAVE_ATTEMPTS) -> T:
+def retrying(call: Callable[[], T], *, attempts: int = SAVE_ATTEMPTS, waited_retries: int = WAITED_RETRIES) -> T:
     """``call()``, called again after a transient database conflict, with backoff.
 
     ``call`` opens its own write unit(s). It is never repeated once one of its write units committed
     (the conflict came later: repeating would save the first part twice), nor for a fault that is not
-    transient (read-only, full, statement timeout...), nor more than ``WAITED_RETRIES`` times for a
-    conflict that already waited out the whole lock timeout.
+    transient (read-only, full, statement timeout...), nor more than ``waited_retries`` times for a
+    conflict that already waited out the whole lock timeout. The defaults are a user's save on a page
+    (pages/ui.py attempt): at most about twice the lock timeout before the message.
     """
     waited = 0
     for attempt in range(1, attempts + 1):
@@ -188,7 +189,7 @@ def retrying(call: Callable[[], T], *, attempts: int = SAVE_ATTEMPTS) -> T:
             return call()
         except DBAPIError as error:
             if (attempt == attempts or getattr(error, _GAVE_UP, False) or not faults.is_retryable(error)
-                    or committed_units() != committed or (faults.waited(error) and waited >= WAITED_RETRIES)):
+                    or committed_units() != committed or (faults.waited(error) and waited >= waited_retries)):
                 setattr(error, _GAVE_UP, True)
                 raise
             waited += faults.waited(error)
@@ -196,19 +197,28 @@ def retrying(call: Callable[[], T], *, attempts: int = SAVE_ATTEMPTS) -> T:
     raise AssertionError("unreachable")
 
 
-def run_write(work: Callable[[Session], T], *, attempts: int = 5) -> T:
-    """Run ``work(session)`` in a write unit of work, retrying transient conflicts (see ``retrying``)."""
+def run_write(work: Callable[[Session], T], *, attempts: int = 5, waited_retries: int | None = None) -> T:
+    """Run ``work(session)`` in a write unit of work, retrying transient conflicts (see ``retrying``).
+
+    By default every attempt may wait out a lock (a background writer or the command line waits its
+    turn); a page passes ``waited_retries=WAITED_RETRIES`` (``run_page_write``) so the user hears soon.
+    """
     def unit() -> T:
         with write_session() as session:
             return work(session)
 
-    return retrying(unit, attempts=attempts)
+    return retrying(unit, attempts=attempts, waited_retries=attempts - 1 if waited_retries is None else waited_retries)
 
 
-def run_save(work: Callable[[Session], T], *, attempts: int = SAVE_ATTEMPTS) -> T:
-    """``run_write`` for a user's save: a fault that remains is raised as a ``db.faults.DatabaseFault``,
+def run_page_write(work: Callable[[Session], T]) -> T:
+    """``run_write`` for a user waiting on a page: ``SAVE_ATTEMPTS`` tries, a timed-out lock tried once more."""
+    return run_write(work, attempts=SAVE_ATTEMPTS, waited_retries=WAITED_RETRIES)
+
+
+def run_save(work: Callable[[Session], T]) -> T:
+    """``run_page_write`` for a user's save: a fault that remains is raised as a ``db.faults.DatabaseFault``,
     a DomainError whose translated message the page shows like any other refusal (nothing was saved)."""
     try:
-        return run_write(work, attempts=attempts)
+        return run_page_write(work)
     except DBAPIError as error:
         raise faults.DatabaseFault.of(error, "save") from error

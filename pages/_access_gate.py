@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from assessments import accounts, auth_sessions
 from assessments.access import LOCAL_USER, Actor
 from db.config import load_settings
-from db.engine import SAVE_ATTEMPTS, run_write
+from db.engine import run_page_write
 from db.faults import is_retryable
 from pages import ui
 
@@ -162,7 +162,7 @@ def sign_out(*, reason: str = "logout", notice: str | None = None) -> None:
                 accounts.record_logout(session=session, actor=current, reason=reason)
 
         try:
-            run_write(revoke, attempts=SAVE_ATTEMPTS)
+            run_page_write(revoke)
         except DBAPIError as error:  # a read-only or full database: this browser is signed out all the same
             _LOG.warning("logout not recorded (database fault): %s", error)
     for key in (ui.ACTOR_KEY, LAST_SEEN_KEY):
@@ -183,9 +183,8 @@ def _try_saved_login() -> None:
     if token_hash in tried:
         return
     tried.add(token_hash)
-    result = run_write(lambda session: auth_sessions.resume(session=session, token=token,
-                                                            timeout_minutes=_timeout_minutes()),
-                       attempts=SAVE_ATTEMPTS)
+    result = run_page_write(lambda session: auth_sessions.resume(session=session, token=token,
+                                                                 timeout_minutes=_timeout_minutes()))
     if result.actor is None:
         _clear_cookie()
         if result.refused == "expired":
@@ -205,7 +204,7 @@ def _try_sso() -> None:
         return result, (auth_sessions.issue(session=session, account=result.actor, user_agent=user_agent())
                         if result.actor is not None else None)
 
-    result, saved = run_write(log_in, attempts=SAVE_ATTEMPTS)
+    result, saved = run_page_write(log_in)
     if result.actor is not None:
         sign_in(result.actor, saved=saved)
     else:
@@ -223,8 +222,7 @@ def _saved_login_holds() -> bool:
         return False
     if current.last_seen_at is None or now - current.last_seen_at >= auth_sessions.TOUCH_EVERY:
         try:
-            run_write(lambda session: auth_sessions.touch(session=session, session_id=saved_id, now=now),
-                      attempts=SAVE_ATTEMPTS)
+            run_page_write(lambda session: auth_sessions.touch(session=session, session_id=saved_id, now=now))
         except DBAPIError as error:
             if is_retryable(error):
                 raise

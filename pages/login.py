@@ -7,7 +7,7 @@ import streamlit as st
 from assessments import accounts, auth_sessions
 from assessments.errors import DomainError
 from db.config import load_settings
-from db.engine import SAVE_ATTEMPTS, run_save, run_write
+from db.engine import run_page_write, run_save
 from pages import _access_gate as gate
 from pages import ui
 
@@ -65,7 +65,7 @@ else:
                             if result.actor is not None else None)
 
         # a transient conflict is retried; a read-only or full database: dashboard.py's page guard says so
-        result, saved = run_write(log_in, attempts=SAVE_ATTEMPTS)
+        result, saved = run_page_write(log_in)
         if result.actor is None:
             st.error(t(result.error_key, **dict(result.params)), icon=":material/error:")
             # the same for every refusal: a name that does not exist cannot be told from a locked one

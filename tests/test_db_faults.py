@@ -160,7 +160,7 @@ def test_postgres_app_connections_wait_for_locks_and_statements_only_so_long(db_
                     for name in ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")}
 
     dispose_engine(db_url)
-    assert shown() == {"lock_timeout": "5s", "statement_timeout": "30s", "idle_in_transaction_session_timeout": "2min"}
+    assert shown() == {"lock_timeout": "5s", "statement_timeout": "30s", "idle_in_transaction_session_timeout": "5min"}
     monkeypatch.setenv("FOCAS_PG_LOCK_TIMEOUT_MS", "1500")
     monkeypatch.setenv("FOCAS_PG_STATEMENT_TIMEOUT_MS", "60000")
     monkeypatch.setenv("FOCAS_PG_IDLE_TX_TIMEOUT_MS", "0")
@@ -226,10 +226,21 @@ def test_a_save_that_meets_a_locked_database_once_is_tried_again_and_saved(short
 def test_a_read_only_database_is_named_on_a_write_page_and_the_typing_stays(db_url, read_only):
     at = clusters_page("es")
     read_only()
-    create(at, "es")
+    engine = get_engine()
+    refused = []
+
+    def count(context) -> None:
+        refused.append(faults.kind(context.sqlalchemy_exception))
+
+    sa.event.listen(engine, "handle_error", count)
+    try:
+        create(at, "es")
+    finally:
+        sa.event.remove(engine, "handle_error", count)
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in at.error] == [translate("db_faults.save.read_only", "es")]
     assert at.text_input(key="cluster_create_form_0.name").value == NAME
+    assert refused == ["read_only"], "a read-only database is not tried again: the answer would be the same"
 
 
 def test_logging_in_to_a_read_only_database_says_so_instead_of_crashing(db_url, read_only, monkeypatch):
