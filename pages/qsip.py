@@ -239,9 +239,9 @@ with tab_feedback:
     entry_open = not validated or bool(feedback_reason)
     if writable:
         removals.undo_offer(f"qsip.respondent.{audit_id}", reason=feedback_reason)
-        st.caption(t("qsip.feedback.caption"))
-        if not entry_open:
-            st.caption(t("qsip_lock.entry_locked"))
+        # one caption either way: the surfaces below keep their place on the page (a surface drawn anew would
+        # forget that what was typed before the reason may now be sent)
+        st.caption(t("qsip.feedback.caption") + ("" if entry_open else " " + t("qsip_lock.entry_locked")))
         # the questionnaire owns the keyboard in the browser: the next one can be typed at once, nothing is lost
         entry_ui.surface(key=f"qsip.entry.{audit_id}", assessment_id=audit_id, editable=entry_open,
                          reason=feedback_reason, can_unlock=validated, kind="qsip",

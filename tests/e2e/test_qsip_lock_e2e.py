@@ -82,3 +82,44 @@ def test_a_barrier_on_a_validated_audit_waits_for_the_reason_and_keeps_the_typin
             return audit.cycle_year, audit.validated_at is not None, event.action, event.reason
 
     assert eventually(stored, (2013, True, "create", REASON)) == (2013, True, "create", REASON)
+
+
+def test_a_rating_corrected_on_a_validated_audit_is_kept_until_the_reason_then_saved_with_it(demo_db_url, app_factory,
+                                                                                              page):
+    from db.engine import dispose_engine, read_session
+    from db.models import AuditEvent, FeedbackRating
+
+    app = app_factory(demo_db_url)
+    page.goto(f"{app.url}/qsip")
+    wait_for_app(page)
+    pick(page, page.get_by_label("Auditoría (servicio y ciclo)", exact=True), "ciclo 2013")
+    page.get_by_role("tab", name="Cuestionarios").click()
+    wait_for_app(page)
+    panel = page.get_by_role("tabpanel", name="Cuestionarios")
+    panel.get_by_text("Corregir calificaciones ya ingresadas").click()
+    grid = page.locator(".fe-grid")
+    expect(grid).to_be_visible()
+    first = grid.locator(".fe-cell[data-row='0'][data-col='0']")
+    before = first.get_attribute("data-value")
+    new = "1" if before != "1" else "2"
+    first.click()
+    page.keyboard.type(new)
+    status = page.locator(".fe-wrap:has(.fe-grid) .fe-status")
+    expect(status).to_have_text("1 rechazado: vea la celda marcada")  # kept in the browser, marked, not sent
+
+    def corrections():
+        dispose_engine(demo_db_url)
+        with read_session() as session:
+            return [e.reason for e in session.execute(sa.select(AuditEvent).where(
+                AuditEvent.entity == "respondent", AuditEvent.action == "update")).scalars()]
+
+    assert corrections() == []
+    reason_box = panel.get_by_label("Motivo del cambio (auditoría validada)", exact=True)
+    reason_box.fill(REASON)
+    reason_box.press("Enter")
+    wait_for_app(page)
+    expect(status).to_have_text("Todo guardado")
+    assert eventually(corrections, [REASON]) == [REASON]
+    with read_session() as session:
+        ratings = {r.rating for r in session.execute(sa.select(FeedbackRating)).scalars()}
+    assert int(new) in ratings
