@@ -529,9 +529,8 @@ def validation_form() -> None:
         validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
         validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] if isinstance(audit["validated_by"], str)
                                         else ui.actor().full_name)
-        # validating again (another date or committee) changes a validated audit: it takes a reason
-        reason = st.text_input(t("qsip_lock.reason"), max_chars=service.REASON_LIMIT, help=t("qsip_lock.reason_help"),
-                               key=f"qsip_lock.reason.cycle.{audit_id}") if validated else None
+        # validating again (another date or committee) changes a validated audit: it takes the tab's reason
+        reason = reasons.get("cycle")
         if st.form_submit_button(t("qsip.validation.submit"), type="primary"):
             if save(lambda s: service.validate_results(session=s, actor=ui.actor(), audit_id=audit_id,
                                                        validated_on=validated_on, validated_by=validated_by,
@@ -557,6 +556,7 @@ with tab_cycle:
     show_flash("cycle")
     st.markdown(f"#### {t('qsip.validation.title')}")
     if can_validate:
+        change_reason("cycle")
         st.caption(t("qsip.validation.caption"))
         validation_form()
     elif validated:
