@@ -32,6 +32,8 @@ def language_switch() -> None:
         ui.relabel_choices()  # choices made before the switch show their labels in the new language
     if st.query_params.get(ui.LANG_KEY) != current:
         st.query_params[ui.LANG_KEY] = current
+    with st.sidebar:
+        ui.document_language()  # <html lang> follows the switch
 
 
 def navigation() -> st.navigation:

@@ -232,3 +232,16 @@ def datetime(value: object, lang: str | None = DEFAULT_LANGUAGE, *, with_zone: b
     clock = time(moment, lang, with_zone=False, seconds=seconds)
     text = _locale(lang).datetime_formats[DATE_FORMAT].format(clock, date(moment.date(), lang))
     return f"{text} ({zone_label(lang, moment)})" if with_zone else text
+
+
+def today() -> _dt.date:
+    """Today's date in the display zone (a workshop at 20:00 in Lima is not tomorrow's because UTC is)."""
+    return _dt.datetime.now(timezone()).date()
+
+
+def input_date_format(lang: str | None = DEFAULT_LANGUAGE) -> str:
+    """The ``st.date_input`` format closest to the language's CLDR short date (Streamlit offers only
+    numeric day/month/year orders): "DD/MM/YYYY" for es_PE (d/MM/yy), "MM/DD/YYYY" for en (M/d/yy)."""
+    pattern = _locale(lang).date_formats["short"].pattern
+    order = sorted(("DD", "MM", "YYYY"), key=lambda part: pattern.find({"DD": "d", "MM": "M", "YYYY": "y"}[part]))
+    return "/".join(order)

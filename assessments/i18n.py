@@ -34,12 +34,21 @@ def normalise_language(lang: str | None) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def _is_notice(value: object) -> bool:
+    return isinstance(getattr(value, "key", None), str) and callable(getattr(value, "message", None)) \
+        and hasattr(value, "params")
+
+
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: object) -> str:
-    """The text for ``key`` in ``lang``; falls back to Spanish, then to the key itself."""
+    """The text for ``key`` in ``lang``; falls back to Spanish, then to the key itself. A parameter that is
+    itself an error (``DomainError``) is put in as its message in ``lang``, so a service can wrap a cause
+    without choosing a language for it."""
     text = catalog(normalise_language(lang)).get(key)
     if text is None:
         text = catalog(DEFAULT_LANGUAGE).get(key, key)
     if params:
+        # a nested error (a DomainError or RuleWarning given as a parameter) is told in the same language
+        params = {name: value.message(lang) if _is_notice(value) else value for name, value in params.items()}
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):

@@ -322,7 +322,7 @@ def _numbers(cells: dict[str, str], line: int, prefix: str, known, unknown: str,
         try:
             numbers[code] = validate(_number_of(text))
         except ValidationFailed as error:
-            raise _fail("bad_score", line=line, code=code, message=error.message("en")) from None
+            raise _fail("bad_score", line=line, code=code, message=error) from None  # told in the reader's language
     return numbers
 
 

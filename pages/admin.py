@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from assessments import access, accounts
+from assessments import formatting as fmt
 from assessments.access_audit import (AuditFilter, audit_count, audit_events, export_audit_csv, filter_options,
                                       label, labelled)
 from assessments.errors import DomainError
@@ -116,10 +117,10 @@ def login_locks(user_id) -> None:
             st.caption(t("login_abuse.not_locked"))
         for client, until in locks.clients:
             where = t("login_abuse.local") if client == accounts.LOCAL_CLIENT else client
-            st.warning(t("login_abuse.locked_from", client=ui.plain(where), until=until.strftime("%H:%M UTC")),
+            st.warning(t("login_abuse.locked_from", client=ui.plain(where), until=fmt.time(until, ui.lang())),
                        icon=":material/lock_clock:")
         if locks.new_clients_until is not None:
-            st.warning(t("login_abuse.locked_new_clients", until=locks.new_clients_until.strftime("%H:%M UTC")),
+            st.warning(t("login_abuse.locked_new_clients", until=fmt.time(locks.new_clients_until, ui.lang())),
                        icon=":material/lock_clock:")
 
 
@@ -132,11 +133,11 @@ def users_list() -> None:
     shown = users.assign(
         role=users["role"].map(lambda r: role_labels[r]),
         active=users["active"].map(lambda a: t("access.yes") if a else t("access.no")),
-        last_login_at=users["last_login_at"].map(lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(v) else ""),
+        last_login_at=users["last_login_at"].map(lambda v: fmt.datetime(v, ui.lang(), with_zone=False) if pd.notna(v) else ""),
     )[["username", "full_name", "role", "active", "clusters", "last_login_at"]]
     ui.table(shown, file_name="usuarios.csv", key="admin_users", column_labels={
         "username": t("access.username"), "full_name": t("access.full_name"), "role": t("access.role"),
-        "active": t("access.active"), "clusters": t("access.clusters"), "last_login_at": t("access.last_login"),
+        "active": t("access.active"), "clusters": t("access.clusters"), "last_login_at": f"{t('access.last_login')} ({fmt.zone_label(ui.lang())})",
     })
 
 
@@ -156,8 +157,10 @@ def audit_tab() -> None:
                                   format_func=entities.get)
     columns = st.columns(3)
     entity_id = columns[0].text_input(t("access.audit.entity_id"), key="audit.entity_id", max_chars=64)
-    date_from = columns[1].date_input(t("access.audit.from"), value=None, key="audit.from")
-    date_to = columns[2].date_input(t("access.audit.to"), value=None, key="audit.to")
+    date_from = columns[1].date_input(t("access.audit.from"), value=None, key="audit.from",
+                                      format=fmt.input_date_format(lang))
+    date_to = columns[2].date_input(t("access.audit.to"), value=None, key="audit.to",
+                                    format=fmt.input_date_format(lang))
     filters = AuditFilter(actor=who, action=action, entity=entity, entity_id=entity_id,
                           date_from=date_from, date_to=date_to)
     try:
@@ -168,7 +171,11 @@ def audit_tab() -> None:
         return
     st.caption(t("access.audit.count", shown=len(events), total=total))
     headers = {column: t(f"access.audit.col.{column}") for column in events.columns}
-    st.dataframe(labelled(events, lang).rename(columns=headers), hide_index=True, placeholder="—", width="stretch")
+    shown = labelled(events, lang)
+    if "at" in shown:  # on screen in the display zone (the CSV export keeps the stored UTC time, ISO 8601)
+        shown["at"] = shown["at"].map(lambda v: fmt.datetime(v, lang, with_zone=False, seconds=True))
+    screen_headers = {**headers, "at": f"{headers.get('at', 'at')} ({fmt.zone_label(lang)})"}
+    st.dataframe(shown.rename(columns=screen_headers), hide_index=True, placeholder="—", width="stretch")
     if st.button(t("access.audit.prepare_export"), key="audit.prepare_export", icon=":material/download:"):
         def export() -> bytes:
             with write_session() as session:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from assessments import capacity_plan, focas, scoring
+from assessments import formatting as fmt
 from assessments.text import LIMITS
 from db.engine import write_session
 from db.models.base import ITEM_STATUSES
@@ -97,7 +98,7 @@ if submitted:
             expected[(code, round_name)] = None if pd.isna(old) else float(old)
     if changes and save(lambda s: capacity_plan.set_targets(session=s, actor=ui.actor(), government_id=government_id,
                                                             targets=changes, expected=expected)):
-        st.session_state.setdefault("capplan.flash", []).append(("success", t("capplan.targets.saved", n=len(changes))))
+        st.session_state.setdefault("capplan.flash", []).append(("success", ui.tp("formatting.targets_saved", len(changes))))
         st.session_state.pop(f"capplan.targets.{government_id}", None)
         st.rerun()
 
@@ -108,7 +109,7 @@ ranked = [c for c in scoring.rank_areas_for_plan(ranked_frame) if c in names] if
 ranked += [c for c in codes if c not in ranked]
 score_of = dict(zip(ranked_frame["area_code"], ranked_frame["area_score"])) if not ranked_frame.empty else {}
 if context["round"]:
-    weakest = ", ".join(f"{c} ({score_of[c]:.2f})" for c in ranked[:3] if c in score_of)
+    weakest = ", ".join(f"{c} ({fmt.number(score_of[c], lang)})" for c in ranked[:3] if c in score_of)
     st.caption(t("capplan.items.weakest", round=t(f"round.{context['round']}"), areas=weakest))
 else:
     st.caption(t("capplan.items.no_scores"))
@@ -116,7 +117,7 @@ else:
 
 def area_label(code: str) -> str:
     score = score_of.get(code)
-    return f"{code} · {names[code]}" + ("" if score is None or pd.isna(score) else f" ({score:.2f})")
+    return f"{code} · {names[code]}" + ("" if score is None or pd.isna(score) else f" ({fmt.number(score, lang)})")
 
 
 items = ui.read(queries.plan_items, ui.actor(), government_id)
@@ -146,8 +147,8 @@ def item_form(key: str, current: dict | None) -> capacity_plan.PlanItemInput | N
         other = b2.text_input(t("capplan.field.other_support"), value=current.get("other_support", ""),
                               help=t("capplan.field.other_support_help"), max_chars=LIMITS["plan.other_support"])
         d1, d2, d3 = st.columns(3)
-        start = d1.date_input(t("capplan.field.start"), value=current.get("planned_start"), format="DD/MM/YYYY")
-        end = d2.date_input(t("capplan.field.end"), value=current.get("planned_end"), format="DD/MM/YYYY")
+        start = d1.date_input(t("capplan.field.start"), value=current.get("planned_start"), format=fmt.input_date_format(lang))
+        end = d2.date_input(t("capplan.field.end"), value=current.get("planned_end"), format=fmt.input_date_format(lang))
         status = d3.selectbox(t("capplan.field.status"), ITEM_STATUSES, format_func={v: t(f"capplan.status.{v}") for v in ITEM_STATUSES}.get,
                               index=ITEM_STATUSES.index(current.get("status", "planned")))
         submitted = st.form_submit_button(t("common.save") if current else t("capplan.items.add"), type="primary")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from assessments import focas
+from assessments import formatting as fmt
 from assessments.instruments import MANDATORY_AREA_CODES
 from assessments.text import LIMITS
 from db.engine import write_session
@@ -71,7 +70,7 @@ if existing.empty:
         st.caption(t("focas.start.reuses_baseline"))
     with st.form("focas.start_form"):
         c1, c2, c3 = st.columns(3)
-        workshop_date = c1.date_input(t("focas.field.date"), value=date.today(), format="DD/MM/YYYY",
+        workshop_date = c1.date_input(t("focas.field.date"), value=fmt.today(), format=fmt.input_date_format(lang),
                                       key="focas.start.date")
         place = c2.text_input(t("focas.field.place"), key="focas.start.place", max_chars=LIMITS["focas.workshop.place"])
         facilitator = c3.text_input(t("focas.field.facilitator"), value=ui.actor().full_name,
@@ -101,7 +100,7 @@ version_note = t("focas.instrument.default_version", version=header["instrument_
                                               based_on=header["based_on_version"] or "—")
 st.markdown(f"**{ui.plain(header['government'])}** · {t('round.' + header['round'])} · {version_note}")
 if validated:
-    st.success(t("focas.validated_on", when=header["validated_at"].strftime("%d/%m/%Y %H:%M"),
+    st.success(t("focas.validated_on", when=fmt.datetime(header["validated_at"], lang),
                  who=ui.plain(header["validated_by"] or "—")), icon=":material/lock:")
 if blocked:
     st.info(t(blocked), icon=":material/visibility:")
@@ -120,13 +119,13 @@ editable = not blocked and (not validated or bool(reason))
 
 with st.expander(t("focas.details.title")):
     if blocked:
-        st.markdown(f"{t('focas.field.date')}: {header['workshop_date'] or '—'} · {t('focas.field.place')}: "
+        st.markdown(f"{t('focas.field.date')}: {fmt.date(header['workshop_date'], lang)} · {t('focas.field.place')}: "
                     f"{ui.plain(header['place'] or '—')} · {t('focas.field.facilitator')}: "
                     f"{ui.plain(header['facilitator'] or '—')}")
     else:
         with st.form(f"focas.details.{assessment_id}"):
             c1, c2, c3 = st.columns(3)
-            new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format="DD/MM/YYYY")
+            new_date = c1.date_input(t("focas.field.date"), value=header["workshop_date"], format=fmt.input_date_format(lang))
             new_place = c2.text_input(t("focas.field.place"), value=header["place"],
                                       max_chars=LIMITS["focas.workshop.place"])
             new_facilitator = c3.text_input(t("focas.field.facilitator"), value=header["facilitator"],
@@ -176,7 +175,7 @@ def participant_fields(prefix: str, current: dict | None = None) -> focas.Partic
 def participants_section() -> None:
     people = ui.read(queries.participants, ui.actor(), assessment_id)
     counts = ui.read(queries.attendance, ui.actor(), assessment_id)
-    st.subheader(t("focas.attendance.title", n=len(people)))
+    st.subheader(ui.tp("formatting.attendance", len(people)))
     if not blocked:
         # the register owns the keyboard in the browser: the next person can be typed at once, nothing is lost
         st.markdown(f"**{t('focas.participant.add')}**")
@@ -189,7 +188,7 @@ def participants_section() -> None:
         with column:
             st.markdown(f"**{t('focas.attendance.' + dimension)}**")
             for value, n in counts[dimension].items():
-                st.write(f"{t(prefix + '.' + value)}: {n}")
+                st.write(f"{t(prefix + '.' + value)}: {fmt.integer(n, lang)}")
     for key in focas.attendance_warnings(counts):
         st.warning(t(key), icon=":material/warning:")
 
@@ -248,7 +247,7 @@ def participants_section() -> None:
             scope=_participant_import.scope(assessment_id), key=f"focas.remove.{chosen}", entity="participant",
             entity_id=chosen, what=t("removals.participant", code=ui.plain(current["code"])),
             label=t("removals.participant_short", code=ui.plain(current["code"])),
-            losses=t("removals.n_scores", n=n_scores) if n_scores else None, ask=n_scores > 0, pressed=remove,
+            losses=ui.tp("formatting.n_scores", n_scores) if n_scores else None, ask=n_scores > 0, pressed=remove,
             removed=t("focas.participant.removed", code=ui.plain(current["code"])),
             remove=lambda s: focas.remove_participant(session=s, actor=ui.actor(), participant_id=chosen,
                                                       reason=reason))
@@ -323,11 +322,11 @@ def results_section() -> None:
     government = outcome["government"]
     c1, c2, c3 = st.columns(3)
     index = government["capacity_index"]
-    c1.metric(t("focas.results.index"), "—" if index is None else f"{index:.2f}")
-    c2.metric(t("focas.results.pct"), "—" if index is None else f"{government['capacity_pct']:.0f} %")
+    c1.metric(t("focas.results.index"), fmt.number(index, lang))
+    c2.metric(t("focas.results.pct"), "—" if index is None else fmt.percent(government["capacity_pct"], lang))
     if header["round"] != "baseline":
         change = government["change"]
-        c3.metric(t("focas.results.change"), "—" if change is None or pd.isna(change) else f"{change:+.2f}",
+        c3.metric(t("focas.results.change"), fmt.signed(change, lang),
                   help=t("focas.results.change_help"))
     names = {area.code: area.name.get(lang) for area in instrument.areas}
     areas = outcome["areas"].copy()
@@ -341,7 +340,10 @@ def results_section() -> None:
     if header["round"] != "baseline":
         areas["gap"] = areas["area_score"] - areas["target"]
         columns += ["gap", "baseline_score", "change", "n_not_comparable"]
-    shown = areas[columns].round(2)
+    shown = fmt.round_frame(areas[columns], 2)
+    shown["n_indicators"] = fmt.counts(shown["n_indicators"])
+    if "n_not_comparable" in shown:
+        shown["n_not_comparable"] = fmt.counts(shown["n_not_comparable"])
     ui.table(shown, file_name=f"focas_{header['round']}_areas.csv", key="focas.results_table", column_labels={
         "area_code": t("focas.area_code"), "name": t("focas.area"), "area_score": t("focas.results.area_score"),
         "area_pct": t("focas.results.area_pct"), "n_indicators": t("focas.results.n_indicators"),
@@ -427,15 +429,15 @@ def validation_section() -> None:
         st.info(t("common.empty"))
         return
     shown = events.assign(
-        at=events["at"].map(lambda v: v.strftime("%d/%m/%Y %H:%M:%S")),
+        at=events["at"].map(lambda v: fmt.datetime(v, lang, with_zone=False, seconds=True)),
         action=events["action"].map(lambda v: t(f"focas.action.{v}")),
         entity=events["entity"].map(lambda v: t(f"focas.entity.{v}")),
     )
     if validated:
         after = (events["at"] >= header["validated_at"]) & (events["action"] != "validate")
-        st.caption(t("focas.history.after_validation", n=int(after.sum())))
+        st.caption(ui.tp("formatting.after_validation", int(after.sum())))
     ui.table(shown, file_name="focas_historial.csv", key="focas.history_table", column_labels={
-        "at": t("focas.history.at"), "actor": t("focas.history.actor"), "action": t("focas.history.action"),
+        "at": f"{t('focas.history.at')} ({fmt.zone_label(lang)})", "actor": t("focas.history.actor"), "action": t("focas.history.action"),
         "entity": t("focas.history.entity"), "what": t("focas.history.what"), "before": t("focas.history.before"),
         "after": t("focas.history.after"), "reason": t("focas.history.reason")})
 

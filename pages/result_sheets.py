@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
 
 import streamlit as st
 
+from assessments import formatting as fmt
 from assessments import pdf_sheets, progress, progress_sheets
 from assessments.i18n import LANGUAGES, translator
 from pages import _progress_filters as filters_widget
@@ -92,16 +92,16 @@ with page_controls:
         pdf_buttons[0].download_button(
             t("print.download.government"), type="primary", key="sheets.download_pdf", mime="application/pdf",
             file_name=pdf_file, data=ui.read(pdf_sheets.government_pdf, chosen, from_round, to_round, sheet_lang,
-                                             date.today()))
+                                             fmt.today()))
     else:
         pdf_buttons[0].download_button(
             t("print.download.cluster"), type="primary", key="sheets.download_pdf", mime="application/pdf",
             file_name=pdf_file, data=ui.read(pdf_sheets.cluster_pdf, chosen, from_round, to_round, sheet_lang,
-                                             date.today()))
+                                             fmt.today()))
         pdf_buttons[1].download_button(
             t("print.download.pack"), key="sheets.download_pack", mime="application/pdf",
             file_name=f"{ts('progress.sheet.file')}_{safe_name}_{ts('print.file.pack')}_{sheet_lang}.pdf",
-            data=functools.partial(pdf_sheets.cluster_pdf, chosen, from_round, to_round, sheet_lang, date.today(),
+            data=functools.partial(pdf_sheets.cluster_pdf, chosen, from_round, to_round, sheet_lang, fmt.today(),
                                    with_governments=True))
     pdf_buttons[2].download_button(t("progress.sheet.download"), data=page_html.encode("utf-8"),
                                    file_name=f"{ts('progress.sheet.file')}_{safe_name}_{sheet_lang}.html",
@@ -143,4 +143,4 @@ else:
         sheet_table(ts("progress.sheet.plan"), tables["plan"])
     with right:
         sheet_table(ts("progress.sheet.qsip", cycle=sheet.qsip_cycle or "—"), tables["qsip"])
-st.caption(ts("progress.sheet.footer", date=date.today().isoformat()))
+st.caption(ts("progress.sheet.footer", date=fmt.date(fmt.today(), sheet_lang)))

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from assessments import cluster_plan, selection
+from assessments import formatting as fmt
 from db.engine import run_save
 from db.models.base import SECTORS
 from db.queries import registry
@@ -176,7 +177,7 @@ if ranking.empty:
 else:
     ranked = ranking.assign(
         # a candidate with no weighted score yet has no total and no rank: empty cells, not "None"
-        total=["" if pd.isna(v) else f"{v:.2f}" for v in ranking["total"]],
+        total=["" if pd.isna(v) else fmt.number(v, lang) for v in ranking["total"]],
         rank=["" if pd.isna(v) else str(int(v)) for v in ranking["rank"]],
         capital=[("✓" if u.endswith("01") and len(u) == 6 else "") for u in ranking["ubigeo"]],
         p20=ranking["p20"].map({True: "✓", False: ""}),
@@ -416,7 +417,7 @@ if writable and not ranking.empty:
         left, right = st.columns(2)
         sectors = left.multiselect(t("common.sectors"), options=list(SECTORS), format_func=lambda s: t(f"sector.{s}"),
                                    placeholder=t("selection.choose"))
-        wave_date = right.date_input(t("selection.wave_date"), value=None, format="DD/MM/YYYY")
+        wave_date = right.date_input(t("selection.wave_date"), value=None, format=fmt.input_date_format(lang))
         notes = st.text_area(t("common.notes"), key=f"selection.cluster_notes.{record_id}",
                              max_chars=LIMITS["cluster.notes"])
         if st.form_submit_button(t("selection.create_cluster_submit"), type="primary"):

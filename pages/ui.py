@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from assessments.access import ANONYMOUS, LOCAL_USER, ROLE_ORDER, WRITE_ACTIONS, Actor, can
 from assessments.errors import DomainError
-from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from assessments.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate_plural, translator
 from assessments.snapshot import formula_safe_csv  # every CSV download: "=HYPERLINK(…)" stays inert text
 from db.audit import data_version
 from db.config import load_settings
@@ -37,6 +37,25 @@ def lang() -> str:
 
 def t(key: str, /, **params: object) -> str:
     return translator(lang())(key, **params)
+
+
+def tp(key: str, n: object, /, **params: object) -> str:
+    """The plural form of ``key`` for the count ``n`` in the chosen language ("1 participante", "2 participantes")."""
+    return translate_plural(key, n, lang(), **params)
+
+
+DOCUMENT_LANG_KEY = "document_lang"
+
+
+def document_language() -> None:
+    """Set the page's ``<html lang>`` to the chosen language, so screen readers, spell checkers and the
+    browser's translation offer read Spanish as Spanish. Streamlit has no API for it: a constant
+    script, only the two-letter code (one of LANGUAGES) changes, in a container that takes no room."""
+    code = lang() if lang() in LANGUAGES else DEFAULT_LANGUAGE
+    st.html(f"<style>.st-key-{DOCUMENT_LANG_KEY} {{ display: none; }}</style>")
+    with st.container(key=DOCUMENT_LANG_KEY):
+        st.html(f'<script>document.documentElement.setAttribute("lang", "{code}");</script>',
+                unsafe_allow_javascript=True)
 
 
 def actor() -> Actor:
@@ -163,7 +182,6 @@ def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
 
 
 _MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=^&])")
-_BARE_LINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp|@)(?=[:./\w])")
 
 
 def plain(text: object) -> str:
@@ -176,10 +194,7 @@ def plain(text: object) -> str:
     """
     if text is None:
         return ""
-    # escapes do not stop GitHub-style bare links (http://…, www.…, a@b.c: found in the rendered text), so
-    # an invisible word joiner (U+2060) goes where such a link would start
-    text = _BARE_LINK.sub("\\1\u2060", str(text))
-    return _MARKDOWN_SIGNS.sub(r"\\\1", text).replace("\n", "  \n")
+    return _MARKDOWN_SIGNS.sub(r"\\\1", str(text)).replace("\n", "  \n")
 
 
 def message_of(notice: Any) -> str:

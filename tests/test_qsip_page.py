@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from assessments import formatting
 from assessments.access import LOCAL_USER
 from assessments.i18n import catalog
 from db.engine import write_session
@@ -208,10 +209,10 @@ def test_validation_and_next_cycle_from_the_page(opened):
     button(at, "Registrar validación").click().run()
     successes = [m.value for m in at.success]
     assert "Validación registrada; la etapa 5 quedó concluida." in successes
-    assert f"Resultados validados el {date.today().isoformat()} por Comité de gestión del CRED." in successes
+    assert f"Resultados validados el {formatting.date(formatting.today(), 'es')} por Comité de gestión del CRED." in successes
     audit = queries.audit_row(LOCAL_USER, audit_id)
     assert audit["validated_by"] == "Comité de gestión del CRED"
-    assert audit["validated_at"].date() == date.today()
+    assert audit["validated_at"].date() == formatting.today()  # the day in Lima, as the page offered it
     button(at, "Abrir el siguiente ciclo").click().run()
     assert at.success[0].value == "Ciclo 2015 abierto con la hoja de ruta pendiente del ciclo anterior."
     assert sorted(queries.audits(LOCAL_USER, cluster_id)["cycle_year"]) == [2014, 2015]

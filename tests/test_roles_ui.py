@@ -20,7 +20,7 @@ from pages import ui
 ROOT = Path(__file__).resolve().parent.parent
 READ_ONLY_ES = "Solo lectura"
 # Buttons that only prepare a download (no data changes): they stay for every role.
-DOWNLOAD_ONLY = {"Preparar descarga", "Preparar snapshot"}
+DOWNLOAD_ONLY = {"Preparar descarga", "Preparar instantánea"}
 
 # page → the write action its controls need (None: read-only for everyone); cluster-scoped pages
 # are opened on the first cluster, which the "other" facilitator is not assigned to, except the pages

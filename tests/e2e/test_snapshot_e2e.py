@@ -20,9 +20,9 @@ def test_download_merge_and_xlsform(demo_db_url, app_factory, page, tmp_path):
     app = app_factory(demo_db_url, env={"FOCAS_AUTH": "off", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
     page.goto(f"{app.url}/snapshots")
     wait_for_app(page)
-    expect(page.get_by_role("heading", name="Instantáneas de datos (snapshots) e intercambio")).to_be_visible()
-    page.get_by_role("button", name="Preparar snapshot").click()
-    page.get_by_text("Snapshot listo").wait_for(timeout=120_000)
+    expect(page.get_by_role("heading", name="Instantáneas de datos e intercambio")).to_be_visible()
+    page.get_by_role("button", name="Preparar instantánea").click()
+    page.get_by_text("Instantánea lista").wait_for(timeout=120_000)
     wait_for_app(page)
     page.screenshot(path=str(tmp_path / "snapshot_export.png"), full_page=True)
     with page.expect_download() as download_info:
