@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
+from assessments import formatting as fmt
 from assessments import qsip as service
 from assessments import qsip_charts as charts
 from assessments.access import can
@@ -90,7 +89,7 @@ can_validate = can(ui.actor(), "audit.validate", cluster_id=cluster_id)
 
 show_flash("top")
 
-today = date.today()  # part of the cache key: overdue flags turn over at midnight even without a write
+today = fmt.today()  # part of the cache key: overdue flags turn over at midnight even without a write
 audits = ui.read(queries.audits, ui.actor(), cluster_id, today)
 
 
@@ -108,7 +107,7 @@ if writable:
             sector = left.selectbox(t("common.sector"), options=cluster_sectors or ["health", "education", "environment"],
                                     format_func=lambda s: t(f"sector.{s}"))
             year = right.number_input(t("qsip.create.year"), min_value=2000, max_value=2100, step=1,
-                                      value=date.today().year)
+                                      value=fmt.today().year)
             notes = st.text_area(t("common.notes"))
             if st.form_submit_button(t("qsip.create.submit"), type="primary"):
                 data = service.AuditInput(cluster_id=cluster_id, service_name=service_name, sector=sector,
@@ -150,10 +149,10 @@ for column, row in zip(steps, stages.to_dict("records")):
     column.caption(plain(stage_name(row)))
 validated = pd.notna(audit["validated_at"])
 if validated:
-    st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
+    st.success(t("qsip.validated_banner", date=fmt.date(audit["validated_at"], lang),
                  who=plain(audit["validated_by"])), icon=":material/lock:")
 if int(audit["n_overdue"]):
-    st.warning(t("qsip.overdue_banner", count=int(audit["n_overdue"])), icon=":material/alarm:")
+    st.warning(ui.tp("formatting.overdue", int(audit["n_overdue"])), icon=":material/alarm:")
 
 # A validated audit is locked: each tab where changes are made asks for the reason, which every change made
 # there is saved and audited with (the services refuse a change without it, and what was typed stays).
@@ -192,10 +191,10 @@ with tab_stages:
                 "number": st.column_config.NumberColumn("#", width="small"),
                 "name_es": st.column_config.TextColumn(t("qsip.stages.name_es"), required=True),
                 "name_en": st.column_config.TextColumn(t("qsip.stages.name_en"), required=True),
-                "planned_start": st.column_config.DateColumn(t("qsip.stages.planned_start"), format="YYYY-MM-DD"),
-                "planned_end": st.column_config.DateColumn(t("qsip.stages.planned_end"), format="YYYY-MM-DD"),
-                "actual_start": st.column_config.DateColumn(t("qsip.stages.actual_start"), format="YYYY-MM-DD"),
-                "actual_end": st.column_config.DateColumn(t("qsip.stages.actual_end"), format="YYYY-MM-DD"),
+                "planned_start": st.column_config.DateColumn(t("qsip.stages.planned_start"), format=fmt.input_date_format(lang)),
+                "planned_end": st.column_config.DateColumn(t("qsip.stages.planned_end"), format=fmt.input_date_format(lang)),
+                "actual_start": st.column_config.DateColumn(t("qsip.stages.actual_start"), format=fmt.input_date_format(lang)),
+                "actual_end": st.column_config.DateColumn(t("qsip.stages.actual_end"), format=fmt.input_date_format(lang)),
                 "status": st.column_config.SelectboxColumn(
                     t("qsip.stages.status"), options=list(service.STAGE_STATUSES), required=True,
                     format_func=lambda s: t(f"qsip.stage_status.{s}")),
@@ -277,7 +276,7 @@ with tab_feedback:
                     scope=f"qsip.respondent.{audit_id}", key="qsip.delete_respondent_button", entity="respondent",
                     entity_id=doomed, what=t("removals.respondent", label=short(labels[doomed])),
                     label=t("removals.respondent_short", label=short(labels[doomed])),
-                    losses=t("removals.n_ratings", n=n_ratings) if n_ratings else None,
+                    losses=ui.tp("formatting.n_ratings", n_ratings) if n_ratings else None,
                     pressed=st.button(t("common.delete"), key="qsip.delete_respondent_button"),
                     removed=t("qsip.feedback.deleted"),
                     remove=lambda s: service.delete_respondent(session=s, actor=ui.actor(), respondent_id=doomed,
@@ -302,7 +301,7 @@ with tab_results:
                     out[column] = out[column].map(lambda v, p=prefix: t(f"{p}.{v}"))
             for column in out.columns:
                 if out[column].dtype == "float64":
-                    out[column] = out[column].round(3)
+                    out[column] = fmt.round_frame(out[column], 3)
             return out.rename(columns=lambda c: t(f"qsip.col.{c}"))
 
         by_type = results["by_type"]
@@ -462,7 +461,7 @@ def action_form(key: str, existing: dict | None) -> None:
             index=government_options.index(existing["responsible_government_id"])
             if existing.get("responsible_government_id") in government_options else None,
             placeholder=t("qsip.choose"))
-        deadline = cols[1].date_input(t("qsip.action.deadline"), value=existing.get("deadline"), format="YYYY-MM-DD")
+        deadline = cols[1].date_input(t("qsip.action.deadline"), value=existing.get("deadline"), format=fmt.input_date_format(lang))
         status = cols[2].selectbox(t("qsip.action.status"), options=statuses,
                                    index=statuses.index(existing.get("status", "planned")),
                                    format_func=lambda v: t(f"qsip.action_status.{v}"))
@@ -526,7 +525,7 @@ with tab_roadmap:
 def validation_form() -> None:
     with st.form("qsip.validation_form"):
         cols = st.columns(2)
-        validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format="YYYY-MM-DD")
+        validated_on = cols[0].date_input(t("qsip.validation.date"), value=today, max_value=today, format=fmt.input_date_format(lang))
         validated_by = cols[1].text_input(t("qsip.validation.by"), value=audit["validated_by"] if isinstance(audit["validated_by"], str)
                                         else ui.actor().full_name)
         # validating again (another date or committee) changes a validated audit: it takes the tab's reason
@@ -560,7 +559,7 @@ with tab_cycle:
         st.caption(t("qsip.validation.caption"))
         validation_form()
     elif validated:
-        st.success(t("qsip.validated_banner", date=audit["validated_at"].date().isoformat(),
+        st.success(t("qsip.validated_banner", date=fmt.date(audit["validated_at"], lang),
                      who=plain(audit["validated_by"])))
     if writable:
         st.markdown(f"#### {t('qsip.cycle.title')}")
