@@ -47,7 +47,7 @@ def save(work, *, refresh: str | None = None):
         if not isinstance(error, DomainError):
             raise
         st.session_state["selection.error"] = ui.message_of(error)
-        result = None
+        return None  # the editor keeps its key, so what was typed stays on screen to be saved again
     if refresh:
         bump(refresh)
     return result
