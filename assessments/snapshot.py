@@ -31,6 +31,7 @@ import sys
 import tempfile
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -532,7 +533,8 @@ class SnapshotArchive:
                     if produced > info.file_size:
                         raise _fail("bomb", name=name)
                     yield chunk
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as error:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as error:  # a corrupted deflate stream is a zlib.error, a bad CRC a BadZipFile
             if isinstance(error, ValidationFailed):
                 raise
             raise _fail("truncated", name=name) from None

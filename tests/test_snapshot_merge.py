@@ -274,3 +274,42 @@ def test_a_manifest_that_is_not_json_is_refused(good_snapshot, actor):
     entries = {name: archive.read(name) for name in archive.namelist()}
     entries["manifest.json"] = b"\xff\xfe not json"
     _refused(_zip(entries), actor, "bad_manifest")
+
+
+
+def _entry_start(data: bytes, info: zipfile.ZipInfo) -> int:
+    header = info.header_offset
+    name_length = int.from_bytes(data[header + 26:header + 28], "little")
+    extra_length = int.from_bytes(data[header + 28:header + 30], "little")
+    return header + 30 + name_length + extra_length
+
+
+def _corrupted(data: bytes, name: str, *, inflates: bool) -> bytes:
+    """The same ZIP with one byte of ``name``'s deflated data flipped: so that inflating it fails (zlib
+    error) or, when ``inflates``, so that it inflates to other bytes (a bad CRC)."""
+    import zlib
+
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > 64
+    start = _entry_start(data, info)
+    for offset in range(info.compress_size // 4, info.compress_size):
+        broken = bytearray(data)
+        broken[start + offset] ^= 0xFF
+        try:
+            zlib.decompressobj(-15).decompress(bytes(broken[start:start + info.compress_size]))
+        except zlib.error:
+            if not inflates:
+                return bytes(broken)
+            continue
+        if inflates:
+            return bytes(broken)
+    raise AssertionError("no such byte")
+
+
+@pytest.mark.parametrize("inflates", [False, True], ids=["zlib_error", "bad_crc"])
+def test_a_corrupted_entry_is_refused_as_damaged_in_the_readers_language(good_snapshot, actor, inflates):
+    name = "raw/government.csv"  # the largest entry
+    error = _refused(_corrupted(good_snapshot, name, inflates=inflates), actor, "truncated")
+    assert error.params["name"] == name
+    assert "incompleto o dañado" in error.message("es")
+    assert "incomplete or damaged" in error.message("en")
