@@ -182,6 +182,39 @@ class _HashingSink(io.RawIOBase):
 
 
 ProgressFn = Callable[[float, str], None]
+WRITE_BUFFER = 1 << 20
+
+# Cells csv.writer already writes exactly as format_cell would (str() of an int, a UUID, a date; "" for
+# None; repr() of a float), so a row is handed over as it is except for the few cells that need work.
+_AS_IS = frozenset({int, type(None), uuid.UUID, date})
+_DANGEROUS_FIRST = frozenset(DANGEROUS_START)
+_MEMO_LIMIT = 65_536
+
+
+def _cells_formatter() -> Callable[[Iterable[Any]], list]:
+    """``row -> cells``, each cell what :func:`format_cell` gives, without a Python call for the common
+    cells: text that cannot start a formula, integers, UUIDs, dates, empty cells and finite floats pass
+    through by exact type; timestamps are formatted once per distinct value; anything else (booleans,
+    numpy scalars, text to neutralise, NaN, other types) goes through :func:`format_cell` itself."""
+    stamps: dict[datetime, str] = {}
+
+    def other(value: Any) -> str:
+        if value.__class__ is datetime:
+            text = stamps.get(value)
+            if text is None:
+                if len(stamps) >= _MEMO_LIMIT:
+                    stamps.clear()
+                text = stamps[value] = format_cell(value)
+            return text
+        return format_cell(value)
+
+    as_is, dangerous = _AS_IS, _DANGEROUS_FIRST
+
+    def cells(row: Iterable[Any]) -> list:
+        return [v if ((c := v.__class__) is str and v[:1] not in dangerous) or c in as_is
+                or (c is float and v == v) else other(v) for v in row]
+
+    return cells
 
 
 @dataclass
@@ -203,17 +236,23 @@ class _Writer:
         if worksheet is not None:
             worksheet.append([xlsx_cell(c) for c in columns])
         count = 0
+        cells = _cells_formatter()
         with self.archive.open(self._info(name), "w", force_zip64=True) as entry:
             sink = _HashingSink(entry)
-            text = io.TextIOWrapper(io.BufferedWriter(sink, 1 << 16), encoding=self.encoding, newline="")
+            text = io.TextIOWrapper(io.BufferedWriter(sink, WRITE_BUFFER), encoding=self.encoding, newline="")
+            text._CHUNK_SIZE = WRITE_BUFFER  # encoded text reaches the compressor in large pieces
             writer = csv.writer(text, lineterminator="\r\n")
             writer.writerow([format_cell(c) for c in columns])
-            for row in rows:
-                row = list(row)
-                writer.writerow([format_cell(v) for v in row])
-                if worksheet is not None:
+            writerow = writer.writerow
+            if worksheet is None:
+                for count, row in enumerate(rows, 1):
+                    writerow(cells(row))
+            else:
+                for row in rows:
+                    row = list(row)
+                    writerow(cells(row))
                     worksheet.append([xlsx_cell(v) for v in row])
-                count += 1
+                    count += 1
             text.flush()
             text.detach().flush()
         self.files[name] = {"rows": count, "bytes": sink.size, "sha256": sink.sha.hexdigest()}
@@ -632,6 +671,21 @@ class TableCounts:
     updated: int = 0
     conflicts: int = 0
     blocked: int = 0
+    refused: int = 0
+
+
+# One incoming row the methodology's rules refuse (the pages' and the Kobo import's): never written.
+@dataclass(frozen=True)
+class RefusedRow:
+    table: str
+    record_id: str
+    key: str  # catalog key of the reason
+    params: dict
+
+    def message(self, lang: str = "es") -> str:
+        from assessments.i18n import translate
+
+        return translate(self.key, lang, **self.params)
 
 
 # What an import did, per table, and the conflicts left for a person to resolve.
@@ -640,6 +694,7 @@ class ImportReport:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     conflicts: list[ConflictRecord] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    refused: list[RefusedRow] = field(default_factory=list)
 
     def total(self, what: str) -> int:
         return sum(getattr(counts, what) for counts in self.tables.values())
@@ -647,8 +702,12 @@ class ImportReport:
     def as_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [{"table": name, **vars(counts)} for name, counts in self.tables.items()],
-            columns=["table", "added", "skipped", "updated", "conflicts", "blocked"],
+            columns=["table", "added", "skipped", "updated", "conflicts", "blocked", "refused"],
         )
+
+    def refused_frame(self, lang: str = "es") -> pd.DataFrame:
+        return pd.DataFrame([{"table": r.table, "record_id": r.record_id, "reason": r.message(lang)}
+                             for r in self.refused], columns=["table", "record_id", "reason"])
 
     def conflicts_frame(self) -> pd.DataFrame:
         rows = []
@@ -807,6 +866,58 @@ def _audit_payload(row: Mapping) -> dict:
     return {k: (format_cell(v) if not isinstance(v, str) else v) for k, v in row.items()}
 
 
+class _MethodRules:
+    """The pages' and the Kobo import's rules for the rows a snapshot brings: a score (participant or
+    consensus) on its instrument's scale, and nothing added to an assessment validated in this installation
+    (there a change needs a reason on the assessment's page). A refused row is reported, not written, and the
+    rows depending on it are held back."""
+
+    SCORED = {"participant_score": False, "consensus_score": True}  # table -> may the score be empty
+    LOCKED = ("participant", "participant_score", "consensus_score")
+
+    def __init__(self) -> None:
+        self.assessments: dict[Any, tuple[bool, int, int]] = {}  # id -> (validated before, scale min, max)
+        self.added: set = set()
+
+    def _load(self, session: Session, ids: Iterable) -> None:
+        wanted = sorted({i for i in ids if i not in self.assessments}, key=str)
+        from sqlmodel import SQLModel
+
+        assessment = SQLModel.metadata.tables["assessment"]
+        instrument = SQLModel.metadata.tables["instrument"]
+        for start in range(0, len(wanted), IMPORT_CHUNK):
+            for row in session.execute(
+                    sa.select(assessment.c.id, assessment.c.status, instrument.c.scale_min, instrument.c.scale_max)
+                    .join(instrument, instrument.c.id == assessment.c.instrument_id)
+                    .where(assessment.c.id.in_(wanted[start:start + IMPORT_CHUNK]))):
+                self.assessments[row[0]] = (row[1] == "validated" and row[0] not in self.added, row[2], row[3])
+
+    def off_scale(self, session: Session, name: str, rows: list[dict]) -> dict[Any, tuple[str, dict]]:
+        """Rows (by incoming id) whose score is off their instrument's scale, with the reason."""
+        if name not in self.SCORED:
+            return {}
+        self._load(session, (r["assessment_id"] for r in rows))
+        refused = {}
+        for row in rows:
+            known = self.assessments.get(row["assessment_id"])
+            score = row.get("score")
+            if known is None or (score is None and self.SCORED[name]):
+                continue  # an unknown assessment: the database refuses the whole file
+            _, low, high = known
+            if score is None or not low <= score <= high:
+                refused[row["id"]] = ("snapshot_traps.refused.off_scale",
+                                      {"value": "" if score is None else score, "min": low, "max": high})
+        return refused
+
+    def locked(self, session: Session, name: str, row: dict) -> tuple[str, dict] | None:
+        """The reason a new row may not join its assessment (validated here before this import), or None."""
+        if name not in self.LOCKED:
+            return None
+        self._load(session, [row["assessment_id"]])
+        known = self.assessments.get(row["assessment_id"])
+        return ("snapshot_traps.refused.validated", {}) if known is not None and known[0] else None
+
+
 def import_snapshot(
     source: bytes | str | Path | BinaryIO,
     *,
@@ -822,7 +933,9 @@ def import_snapshot(
     conflict and left as it is, unless its key ("table:uuid") is in ``take_incoming`` (a person's
     decision), which replaces the local values. A record holding another record's unique key (the
     same government's baseline entered on two laptops) is a "duplicate" conflict, and the rows that
-    depend on it are held back. Anything malformed raises before a single row is written.
+    depend on it are held back. A row the methodology refuses (a score off its instrument's scale, a row
+    added to an assessment validated here) is reported in ``report.refused`` with its reason and not
+    written, its dependants held back; the rest lands. Anything malformed raises before a single row is written.
     """
     from db.audit import record
 
@@ -844,6 +957,7 @@ def import_snapshot(
         if f"raw/{table.name}.csv" not in manifest["files"]:
             raise _fail("missing_file", name=f"raw/{table.name}.csv")
     report = ImportReport(manifest=manifest)
+    rules = _MethodRules()
     id_map: dict[str, dict] = {name: {} for name in merged}
     blocked: dict[str, set] = {name: set() for name in merged}
     reason = f"snapshot {manifest.get('exported_at', '')} ({manifest.get('exported_by', '')})"[:200]
@@ -859,7 +973,7 @@ def import_snapshot(
             iterator = iter(rows)
             while chunk := list(itertools.islice(iterator, IMPORT_CHUNK)):
                 _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, report, take_incoming,
-                             reason, record)
+                             reason, record, rules)
     except sa.exc.IntegrityError as error:
         detail = f"{table.name}: {str(error.orig).splitlines()[0]}"[:240]
         raise _fail("rejected", detail=detail) from None
@@ -872,7 +986,7 @@ def import_snapshot(
 
 
 def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, report, take_incoming, reason,
-                 record) -> None:
+                 record, rules: _MethodRules) -> None:
     name = table.name
     natural = NATURAL_KEYS.get(name)
     ready = []
@@ -892,6 +1006,17 @@ def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, rep
             counts.blocked += 1
             continue
         ready.append(row)
+
+    def refuse(row: dict, why: tuple[str, dict]) -> None:
+        blocked[name].add(row["id"])
+        counts.refused += 1
+        report.refused.append(RefusedRow(name, str(row["id"]), why[0], why[1]))
+
+    off_scale = rules.off_scale(session, name, ready)
+    for row in ready:
+        if row["id"] in off_scale:
+            refuse(row, off_scale[row["id"]])
+    ready = [row for row in ready if row["id"] not in off_scale]
     if not ready:
         return
     local_by_id = {row["id"]: dict(row) for row in session.execute(
@@ -946,6 +1071,10 @@ def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, rep
             blocked[name].add(incoming_id)
             counts.conflicts += 1
             continue
+        lock = rules.locked(session, name, row)
+        if lock is not None:
+            refuse(row, lock)
+            continue
         inserts.append(row)
     if inserts:
         # a parent matched by its natural key in this same chunk (self-referencing tables)
@@ -955,6 +1084,8 @@ def _merge_chunk(session, actor, table, chunk, fks, id_map, blocked, counts, rep
                     if row.get(column) is not None:
                         row[column] = id_map[name].get(row[column], row[column])
         session.execute(sa.insert(table), inserts)
+        if name == "assessment":
+            rules.added.update(row["id"] for row in inserts)
         _audit_inserts(session, actor, name, inserts, reason)
         counts.added += len(inserts)
 

@@ -21,7 +21,8 @@ export_tab, import_tab, xlsform_tab = st.tabs([t("snapshot.tab.export"), t("snap
                                                t("snapshot.tab.xlsform")])
 REPORT_LABELS = {"table": t("snapshot.report.table"), "added": t("snapshot.report.added"),
                  "skipped": t("snapshot.report.skipped"), "updated": t("snapshot.report.updated"),
-                 "conflicts": t("snapshot.report.conflicts"), "blocked": t("snapshot.report.blocked")}
+                 "conflicts": t("snapshot.report.conflicts"), "blocked": t("snapshot.report.blocked"),
+                 "refused": t("snapshot_traps.report.refused")}
 CONFLICT_LABELS = {"key": t("snapshot.report.key"), "table": t("snapshot.report.table"),
                    "kind": t("snapshot.report.kind"), "column": t("snapshot.report.column"),
                    "local": t("snapshot.report.local"), "incoming": t("snapshot.report.incoming")}
@@ -120,6 +121,11 @@ def import_section() -> None:
         st.warning(t("snapshot.import.done", **counts))
     else:
         st.success(t("snapshot.import.done", **counts))
+    if report.refused:
+        st.warning(t("snapshot_traps.import.refused", n=len(report.refused)))
+        st.dataframe(report.refused_frame(ui.lang()).rename(columns={
+            "table": t("snapshot.report.table"), "record_id": t("snapshot_traps.col.record"),
+            "reason": t("snapshot_traps.col.reason")}), hide_index=True, placeholder="—", width="stretch")
     with st.expander(t("snapshot.import.per_table"), expanded=not report.conflicts):
         st.dataframe(report.as_frame().rename(columns=REPORT_LABELS), hide_index=True, placeholder="—", width="stretch")
     if not report.conflicts:

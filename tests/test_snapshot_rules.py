@@ -1,0 +1,122 @@
+"""A snapshot import applies the methodology's rules like the pages and the Kobo import do: scores on the
+instrument's scale, nothing added to an assessment validated here; refused rows are reported, the rest lands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import sqlalchemy as sa
+
+from assessments import snapshot
+from db import models as m
+from db.engine import get_engine, write_session
+from tests.test_snapshot_factories import rezip, seed_cluster
+
+
+def export(actor) -> bytes:
+    return snapshot.export_bytes(actor=actor)[0]
+
+
+def import_into(data: bytes, actor, **kwargs):
+    with write_session() as session:
+        return snapshot.import_snapshot(data, session=session, actor=actor, **kwargs)
+
+
+def _edit_csv(data: bytes, name: str, edit) -> bytes:
+    text = zipfile.ZipFile(io.BytesIO(data)).read(name).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header, body = rows[0], rows[1:]
+    edit(header, body)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *body])
+    return rezip(data, {name: out.getvalue().encode("utf-8")})
+
+
+def _count(table: str, **where) -> int:
+    condition = " AND ".join(f"{k} = :{k}" for k in where) or "1=1"
+    with get_engine().connect() as connection:
+        return connection.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {condition}"), where).scalar_one()
+
+
+def _prepared_empty(monkeypatch, url: str) -> None:
+    from db.setup import prepare
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    prepare(demo=False, quiet=True)
+
+
+def test_scores_off_the_instruments_scale_are_refused_rows_and_the_rest_lands(
+        db_url, empty_db_url, monkeypatch, actor):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    with write_session() as session:
+        seeded = seed_cluster(session, ["rules"], index=4)
+    data = export(actor)
+    state = {}
+
+    def consensus(header, body):
+        score = header.index("score")
+        scored = [row for row in body if row[score] != ""]
+        scored[0][score], scored[1][score] = "9", "0"  # off a 1-4 scale
+        state["consensus"] = {scored[0][0], scored[1][0]}
+        state["consensus_total"] = len(body)
+
+    def individual(header, body):
+        body[0][header.index("score")] = "7"
+        state["individual"] = body[0][0]
+        state["individual_total"] = len(body)
+
+    data = _edit_csv(data, "raw/consensus_score.csv", consensus)
+    data = _edit_csv(data, "raw/participant_score.csv", individual)
+    _prepared_empty(monkeypatch, empty_db_url)
+    report = import_into(data, actor)
+    refused = {(r.table, r.record_id): r for r in report.refused}
+    assert set(refused) == {("consensus_score", i) for i in state["consensus"]} | {
+        ("participant_score", state["individual"])}
+    assert report.tables["consensus_score"].refused == 2 and report.tables["participant_score"].refused == 1
+    reasons = {r.message("es") for r in refused.values()}
+    assert reasons == {"Puntaje 9 fuera de la escala del instrumento (1–4): no se importó esta fila.",
+                       "Puntaje 0 fuera de la escala del instrumento (1–4): no se importó esta fila.",
+                       "Puntaje 7 fuera de la escala del instrumento (1–4): no se importó esta fila."}
+    assert "off the instrument's scale (1–4)" in refused[("participant_score", state["individual"])].message("en")
+    # nothing off the scale was written; everything else landed
+    assessment = str(seeded["assessment"].id)
+    assert _count("consensus_score") == state["consensus_total"] - 2
+    assert _count("participant_score") == state["individual_total"] - 1
+    with get_engine().connect() as connection:
+        scores = connection.execute(sa.text("SELECT score FROM consensus_score WHERE score IS NOT NULL")).scalars()
+        assert all(1 <= s <= 4 for s in scores)
+    assert _count("assessment") == 1 and report.tables["participant"].added == 2
+    frame = report.refused_frame("en")
+    assert list(frame.columns) == ["table", "record_id", "reason"] and len(frame) == 3
+    assert assessment  # the assessment itself was imported
+
+
+def test_rows_added_to_an_assessment_validated_here_are_refused_rows(db_url, empty_db_url, monkeypatch, actor):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    with write_session() as session:
+        seeded = seed_cluster(session, ["lock"], index=5)
+        session.execute(sa.update(m.Assessment).where(m.Assessment.id == seeded["assessment"].id)
+                        .values(status="draft", validated_at=None, validated_by=None))
+    data = export(actor)
+    _prepared_empty(monkeypatch, empty_db_url)
+    first = import_into(data, actor)
+    assert first.tables["participant"].added == 2 and not first.refused
+    # here: one participant removed, then the assessment validated
+    with write_session() as session:
+        participant = session.execute(sa.select(m.Participant).order_by(m.Participant.position)).scalars().first()
+        gone = participant.id
+        session.execute(sa.delete(m.ParticipantScore).where(m.ParticipantScore.participant_id == gone))
+        session.execute(sa.delete(m.Participant).where(m.Participant.id == gone))
+        session.execute(sa.update(m.Assessment).values(status="validated"))
+    scores_before = _count("participant_score")
+    second = import_into(data, actor)
+    assert [(r.table, r.record_id) for r in second.refused] == [("participant", str(gone))]
+    assert second.refused[0].message("es").startswith("La evaluación ya está validada en esta instalación")
+    assert "already validated in this installation" in second.refused[0].message("en")
+    assert second.tables["participant"].refused == 1
+    assert second.tables["participant_score"].blocked == 6  # its scores are held back with it
+    assert _count("participant") == 1 and _count("participant_score") == scores_before
+    # the assessment's own row differs (status): a conflict a person decides, never overwritten
+    assert [c.columns for c in second.conflicts if c.table == "assessment"] == [("status",)]
