@@ -77,10 +77,11 @@ WARM_RUNS = 3
 
 def pages() -> list[tuple[str, str]]:
     """(name, path) of every page measured: Portafolio, each Avance tab, and Avance with a filter set."""
-    return [("overview", "/overview?lang=es"),
+    # Portafolio is the default page: it lives at "/" ("/overview" would open a "page not found" dialog)
+    return [("overview", "/?lang=es"),
             *((f"progress_{tab}", f"/progress?lang=es&view={tab}") for tab in PROGRESS_TABS),
             ("progress_filtered", "/progress?lang=es&dept=16"),
-            ("overview_filtered", "/overview?lang=es&dept=16")]
+            ("overview_filtered", "/?lang=es&dept=16")]
 
 
 def bump_data_version(database_url: str) -> None:
@@ -124,8 +125,18 @@ def open_page(context, url: str, *, timeout_s: float = 180.0, rerun: int = 0) ->
         received["bytes"] = 0
         page.evaluate(RERUN_WATCH)
         started_ms = time.time() * 1000
-        page.locator("body").press("r")
-        page.wait_for_function("() => window.__benchRan", timeout=timeout_s * 1000, polling=50)
+        ran = False
+        for _attempt in range(3):  # a key pressed while the browser is busy can be lost: press it again
+            page.locator("body").press("r")
+            try:
+                page.wait_for_function("() => window.__benchRan", timeout=timeout_s * 1000 / 3, polling=50)
+                ran = True
+                break
+            except Exception:  # noqa: BLE001  (Playwright's TimeoutError)
+                continue
+        if not ran:  # the shortcut never reran the page: no rerun figure rather than a failed benchmark
+            reruns.append((float("nan"), 0))
+            break
         handle = page.wait_for_function(SETTLED, arg=QUIET_MS, timeout=timeout_s * 1000, polling=100)
         reruns.append(((handle.json_value() - started_ms) / 1000, received["bytes"]))
     if reruns:
