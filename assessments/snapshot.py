@@ -1104,6 +1104,41 @@ def _audit_inserts(session: Session, actor: Actor, entity: str, rows: list[dict]
     ])
 
 
+def run_import(source: bytes | str | Path | BinaryIO, *, actor: Actor, take_incoming: Iterable[str] = (),
+               max_bytes: int | None = None, page: bool = True) -> ImportReport:
+    """:func:`import_snapshot` in one write unit of work (tried again after a transient conflict); a refused
+    file (``ValidationFailed``: broken, hostile, not mergeable) is written to the audit log as
+    ``import_refused`` in a short transaction of its own once the import is rolled back, then raised.
+    Role refusals are audited by ``assessments.access`` as ``refused``."""
+    from db.engine import run_page_write, run_write
+
+    def work(session: Session) -> ImportReport:
+        return import_snapshot(source, session=session, actor=actor, take_incoming=take_incoming,
+                               max_bytes=max_bytes)
+
+    try:
+        return (run_page_write if page else run_write)(work)
+    except ValidationFailed as error:
+        _audit_refused_import(actor, error, source)
+        raise
+
+
+def _audit_refused_import(actor: Actor, error: ValidationFailed, source: Any) -> None:
+    from db.audit import record
+    from db.engine import write_session
+
+    if isinstance(source, (bytes, bytearray)):
+        size = len(source)
+    elif isinstance(source, (str, Path)):
+        size = Path(source).stat().st_size if Path(source).exists() else None
+    else:
+        size = None
+    params = {k: (v if isinstance(v, (int, float)) else str(v)[:200]) for k, v in error.params.items()}
+    with write_session() as session:
+        record(session, actor, "import_refused", "snapshot", None, reason=error.message("en")[:200],
+               after={"error": error.key, "params": params, "bytes": size})
+
+
 def take_incoming_choices(report: ImportReport) -> list[str]:
     """Conflict keys a person can resolve by taking the snapshot's version (changed records)."""
     return [c.key for c in report.conflicts if c.kind == "changed"]
@@ -1152,14 +1187,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, info in manifest["files"].items():
                 print(f"{name}\t{info['rows'] if info['rows'] is not None else '-'}\t{info['sha256']}")
             return 0
-        from db.engine import run_write
         from db.setup import prepare
 
         prepare(demo=False, quiet=True)
-        # one transaction, tried again after a transient conflict (the app saving at the same time)
-        report = run_write(lambda session: import_snapshot(args.source, session=session, actor=LOCAL_USER,
-                                                           take_incoming=args.take_incoming,
-                                                           max_bytes=load_settings().max_upload_mb * 1_048_576))
+        # one transaction, tried again after a transient conflict (the app saving at the same time); a refused
+        # file is audited
+        report = run_import(args.source, actor=LOCAL_USER, take_incoming=args.take_incoming,
+                            max_bytes=load_settings().max_upload_mb * 1_048_576, page=False)
         print(report.as_frame().to_string(index=False))
         for conflict in report.conflicts:
             print(f"CONFLICT {conflict.kind} {conflict.key} {', '.join(conflict.columns)}")

@@ -89,10 +89,8 @@ def export_section() -> None:
 
 
 def run_import(data: bytes, take: list[str]) -> None:
-    def work():
-        with write_session() as session:
-            return snapshot.import_snapshot(data, session=session, actor=ui.actor(), take_incoming=take,
-                                            max_bytes=MAX_UPLOAD_BYTES)
+    def work():  # a refused file is audited (import_refused)
+        return snapshot.run_import(data, actor=ui.actor(), take_incoming=take, max_bytes=MAX_UPLOAD_BYTES)
 
     st.session_state.pop("snapshot.import_report", None)  # never show an older file's report under an error
     report = ui.attempt(work)

@@ -120,3 +120,48 @@ def test_rows_added_to_an_assessment_validated_here_are_refused_rows(db_url, emp
     assert _count("participant") == 1 and _count("participant_score") == scores_before
     # the assessment's own row differs (status): a conflict a person decides, never overwritten
     assert [c.columns for c in second.conflicts if c.table == "assessment"] == [("status",)]
+
+
+# --- the audit log: every export and every refused import ----------------------------------------
+
+
+def _events(action: str) -> list:
+    with get_engine().connect() as connection:
+        return connection.execute(sa.select(m.AuditEvent.actor, m.AuditEvent.entity, m.AuditEvent.after_json,
+                                            m.AuditEvent.reason).where(m.AuditEvent.action == action)
+                                  .order_by(m.AuditEvent.at)).all()
+
+
+def test_a_refused_import_is_in_the_audit_log_and_nothing_else_is_written(db_url, actor):
+    import json
+
+    import pytest
+
+    from assessments.errors import ValidationFailed
+
+    with write_session() as session:
+        seed_cluster(session, ["audited"], index=6)
+    data = export(actor)
+    assert [e.entity for e in _events("export")] == ["snapshot"]  # the export itself is audited
+    tampered = rezip(data, {"raw/participant.csv": b"not,the,columns\r\n"})
+    before = _count("participant")
+    with pytest.raises(ValidationFailed) as caught:
+        snapshot.run_import(tampered, actor=actor)
+    assert caught.value.key == "snapshot.error.wrong_columns"
+    refused = _events("import_refused")
+    assert len(refused) == 1
+    who, entity, after, reason = refused[0]
+    assert (who, entity) == (actor.username, "snapshot")
+    assert json.loads(after)["error"] == "snapshot.error.wrong_columns" and json.loads(after)["bytes"] == len(tampered)
+    assert "raw/participant.csv" in reason
+    assert _count("participant") == before and not _events("import")
+    # the command line audits a refused file the same way
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bad.zip"
+        path.write_bytes(b"not a zip")
+        assert snapshot.main(["import", str(path)]) == 2
+    assert [json.loads(e.after_json)["error"] for e in _events("import_refused")] == [
+        "snapshot.error.wrong_columns", "snapshot.error.not_zip"]
