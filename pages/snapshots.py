@@ -61,6 +61,7 @@ def export_section() -> None:
     else:
         names = False
         st.caption(t("read_scope.snapshot.pseudonymised"))
+    built_for = (department, cluster, round_, bom, xlsx, names)
     if st.button(t("snapshot.prepare"), type="primary", key="snapshot.prepare"):
         bar = st.progress(0.0, text=t("snapshot.preparing", label="…"))
 
@@ -71,8 +72,15 @@ def export_section() -> None:
                                                           progress=progress, names=names))
         bar.empty()
         st.session_state["snapshot.export_result"] = result
+        st.session_state["snapshot.export_for"] = built_for
     result = st.session_state.get("snapshot.export_result")
     if not result:
+        return
+    # a file belongs to the filters and options it was built with: once they change it is not offered
+    if st.session_state.get("snapshot.export_for") != built_for:
+        st.session_state.pop("snapshot.export_result", None)
+        st.session_state.pop("snapshot.export_for", None)
+        st.info(t("snapshot_traps.export.stale"))
         return
     data, manifest = result
     files = manifest["files"]

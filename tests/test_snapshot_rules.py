@@ -165,3 +165,46 @@ def test_a_refused_import_is_in_the_audit_log_and_nothing_else_is_written(db_url
         assert snapshot.main(["import", str(path)]) == 2
     assert [json.loads(e.after_json)["error"] for e in _events("import_refused")] == [
         "snapshot.error.wrong_columns", "snapshot.error.not_zip"]
+
+
+# --- the Instantáneas page -----------------------------------------------------------------------
+
+
+def offered(at) -> bool:
+    return any(button.key == "snapshot.download" for button in at.get("download_button"))
+
+
+def test_the_page_stops_offering_a_file_built_for_other_filters(db_url, actor):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from assessments.access import LOCAL_USER
+
+    with write_session() as session:
+        seed_cluster(session, ["page"], index=7)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "snapshots.py"),
+                           default_timeout=120)
+    at.session_state["lang"] = "es"
+    at.session_state["actor"] = LOCAL_USER
+    at.run()
+    at.selectbox(key="snapshot.round").set_value("baseline").run()
+    at.button(key="snapshot.prepare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["snapshot.export_result"][1]["filters"]["round"] == "baseline"
+    assert offered(at)
+    # the screen now says midpoint: the baseline file is no longer offered
+    at.selectbox(key="snapshot.round").set_value("midpoint").run()
+    assert not at.exception
+    assert not offered(at) and not at.success
+    assert any("Prepare la instantánea de nuevo" in i.value for i in at.info)
+    # going back does not bring the old file back either; preparing again builds one for these filters
+    at.selectbox(key="snapshot.round").set_value("baseline").run()
+    assert not offered(at)
+    at.selectbox(key="snapshot.round").set_value("midpoint").run()
+    at.button(key="snapshot.prepare").click().run()
+    assert offered(at)
+    assert at.session_state["snapshot.export_result"][1]["filters"]["round"] == "midpoint"
+    # an option counts too (the XLSX workbook)
+    at.checkbox(key="snapshot.xlsx").check().run()
+    assert not offered(at)
