@@ -539,3 +539,27 @@ def vl_audit_stages(frame: pd.DataFrame, *, lang: str) -> dict:
                                                   {"field": "n", "title": t("progress.axis.audits")}]}},
         {"mark": {"type": "text", "dy": -6, "fontSize": 11}, "encoding": {"x": x, "y": y, "text": {"field": "n"}}},
     ], values)
+
+
+def vl_target_bars(frame: pd.DataFrame, *, lang: str, to_round: str) -> dict:
+    """Share of scored targets met per area, as Vega-Lite. Columns: area, share_met, met, scored, targets."""
+    t = translator(lang)
+    title = t("progress.chart.targets", round=t(f"round.{to_round}"))
+    rows = frame.dropna(subset=["share_met"])
+    if rows.empty:
+        return _vl_empty(lang, title)
+    values = [{"area": r["area"], "share": float(r["share_met"]), "label": f"{int(r['met'])}/{int(r['scored'])}"}
+              for r in rows.to_dict("records")]
+    y = {"field": "area", "type": "nominal", "title": None, "sort": None, "axis": {"labelLimit": 260}}
+    x = {"field": "share", "type": "quantitative", "title": t("progress.axis.share_met"),
+         "scale": {"domain": [0, 100]}, "axis": {"labelExpr": "datum.value + '%'"}}
+    spec = _vl(title, [
+        {"mark": {"type": "bar", "color": "#009E73"},
+         "encoding": {"x": x, "y": y, "tooltip": [{"field": "area", "title": " "},
+                                                  {"field": "share", "title": t("progress.col.share_met")},
+                                                  {"field": "label", "title": " "}]}},
+        {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
+         "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
+    ], values)
+    spec["height"] = max(120, 30 * len(rows))
+    return spec

@@ -7,7 +7,7 @@ import streamlit as st
 from assessments import charts, progress
 from pages import _progress_filters as filters_widget
 from pages import ui
-from pages._figures import drawn
+from pages._figures import drawn, vega_chart
 
 t = ui.t
 lang = ui.lang()
@@ -185,9 +185,9 @@ with tab["targets"]:
             st.info(t("progress.no_targets", round=after))
         else:
             target_summary = view.target_summary.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
-            ui.chart(drawn(charts.target_bars, target_summary, lang=lang, to_round=filters.to_round),
-                     rounded(labelled(target_summary, ["area", "targets", "scored", "met", "share_met", "mean_gap"])),
-                     file_name="targets_met", key="progress.targets", lazy_table=True)
+            vega_chart(charts.vl_target_bars(target_summary, lang=lang, to_round=filters.to_round),
+                       rounded(labelled(target_summary, ["area", "targets", "scored", "met", "share_met", "mean_gap"])),
+                       file_name="targets_met", key="progress.targets")
             detail = view.targets.merge(government_changes[["government_id", "government", "ubigeo"]],
                                         on="government_id")
             detail = detail.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)),

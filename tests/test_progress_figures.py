@@ -81,3 +81,11 @@ def test_a_save_redraws_the_chart_with_the_new_numbers(dataset, session, monkeyp
     # the administration area's midpoint marker moved from 3.5 to 4 in the dumbbell
     assert 4.0 in [x for trace in after[0]["data"] for x in trace.get("x", [])]
     assert 4.0 not in [x for trace in before[0]["data"] for x in trace.get("x", [])]
+
+
+def test_the_targets_tab_draws_its_shares_with_vega_lite_and_no_plotly(dataset):  # noqa: F811
+    at = run("progress.py", query={"view": "targets"})
+    assert len(at.get("plotly_chart")) == 0
+    (chart,) = at.get("vega_lite_chart")
+    rows = pyarrow.ipc.open_stream(chart.proto.data.data).read_pandas()
+    assert rows["share"].tolist() == [50.0, 0.0] and rows["label"].tolist() == ["1/2", "0/1"]
