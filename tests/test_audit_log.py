@@ -129,7 +129,7 @@ def _write_functions():
                     continue
                 seen.add(current)
                 calls = called(functions[current])
-                records = bool(calls & {"record", "record_logout"})
+                records = bool(calls & {"record", "record_many", "record_logout"})
                 todo += [c for c in calls if c in functions]
             found.append((f"{path.relative_to(ROOT)}:{name}", records))
     return found
