@@ -18,7 +18,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from babel.dates import format_date
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -145,15 +144,15 @@ def count(value) -> str:
 
 
 def day(value, lang: str) -> str:
-    """A date as the sheet's language writes it (es: 05/03/2026; en: Mar 5, 2026); "—" when missing."""
+    """A date in the language's one format, as on screen (es_PE: 5 mar. 2026; en: Mar 5, 2026; a datetime on
+    its day in the display zone, America/Lima by default); "—" when missing."""
+    from assessments import formatting
+
     if _missing(value) or value == "":
         return "—"
-    if isinstance(value, datetime):
-        value = value.date()
-    if not isinstance(value, date):
+    if not isinstance(value, (date, datetime)):
         return str(value)
-    return format_date(value, "dd/MM/yyyy", locale="es_PE") if lang == "es" else format_date(value, "medium",
-                                                                                             locale="en")
+    return formatting.date(value, lang)
 
 
 # --- styles, document and blocks ---------------------------------------------------------------

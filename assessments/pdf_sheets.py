@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -49,7 +48,6 @@ from db.engine import read_session
 from db.models import Assessment, CapacityPlanItem, ClusterMember, Instrument, Participant
 from db.models.base import INDIGENOUS, PARTICIPANT_ROLES, SEXES
 
-LIMA = ZoneInfo("America/Lima")
 NEXT_STEP_STATUSES = ("in_progress", "planned")
 MAX_NEXT_STEPS = 3
 FROM_FILL = colors.HexColor("#9ecae1")  # light blue: the earlier round
@@ -302,8 +300,7 @@ def _header(kind: str, title: str, facts: list[str]) -> list:
 def _workshop_line(workshop: Workshop, lang: str) -> str:
     t = translator(lang)
     validated = workshop.validated_at
-    when = day(validated.astimezone(LIMA) if hasattr(validated, "astimezone") else validated, lang) \
-        if validated is not None else None
+    when = day(validated, lang) if validated is not None else None  # a datetime: its day in Lima (formatting)
     status = t("print.workshop.validated", date=when) if workshop.status == "validated" and when \
         else t(f"print.workshop.status.{workshop.status}")
     return t("print.workshop.line", round=t(f"round.{workshop.round}"), date=day(workshop.workshop_date, lang),

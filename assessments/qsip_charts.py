@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from assessments import formatting as fmt
 from assessments.i18n import translator
 from assessments.qsip_summary import DIMENSIONS, RATINGS
 
@@ -37,8 +38,8 @@ def dimension_means_chart(summary: pd.DataFrame, *, lang: str) -> go.Figure:
         if part.empty:
             continue
         figure.add_bar(
-            name=t(f"qsip.type.{respondent_type}"), x=_dimension_labels(part, t), y=part["mean"].round(2),
-            marker_color=colour, text=[f"{m:.2f}" for m in part["mean"]], textposition="outside",
+            name=t(f"qsip.type.{respondent_type}"), x=_dimension_labels(part, t), y=part["mean"].map(lambda v: fmt.display_round(v, 2)),
+            marker_color=colour, text=[fmt.number(m, lang) for m in part["mean"]], textposition="outside",
             customdata=part["n_respondents"],
             hovertemplate="%{x}<br>%{y:.2f} (n=%{customdata})<extra>" + t(f"qsip.type.{respondent_type}") + "</extra>",
         )
@@ -55,7 +56,7 @@ def distribution_chart(summary: pd.DataFrame, *, respondent_type: str, lang: str
     labels = _dimension_labels(part, t)
     for rating in RATINGS:
         share = (counts[f"n_{rating}"] / totals * 100).fillna(0)
-        figure.add_bar(name=t(f"qsip.rating.{rating}"), y=labels, x=share.round(1), orientation="h",
+        figure.add_bar(name=t(f"qsip.rating.{rating}"), y=labels, x=share.map(lambda v: fmt.display_round(v, 1)), orientation="h",
                        marker_color=RATING_COLOURS[rating], customdata=counts[f"n_{rating}"],
                        hovertemplate="%{y}: %{x:.1f}% (n=%{customdata})<extra>" + str(rating) + "</extra>")
     figure = _layout(figure, t("qsip.chart.distribution.title", type=t(f"qsip.type.{respondent_type}")),
@@ -72,8 +73,8 @@ def gap_chart(gap: pd.DataFrame, *, cycle_year: int, lang: str) -> go.Figure:
     part = gap.loc[gap["cycle_year"] == cycle_year]
     colours = ["#ff7f0e" if g >= 0 else "#1f77b4" for g in part["gap"].fillna(0)]
     figure = go.Figure()
-    figure.add_bar(x=_dimension_labels(part, t), y=part["gap"].round(2), marker_color=colours,
-                   text=[("" if pd.isna(g) else f"{g:+.2f}") for g in part["gap"]], textposition="outside",
+    figure.add_bar(x=_dimension_labels(part, t), y=part["gap"].map(lambda v: fmt.display_round(v, 2)), marker_color=colours,
+                   text=[("" if pd.isna(g) else fmt.signed(g, lang)) for g in part["gap"]], textposition="outside",
                    name=t("qsip.chart.gap.series"))
     figure.add_hline(y=0, line_color="#444", line_width=1)
     figure = _layout(figure, t("qsip.chart.gap.title", year=cycle_year), y_title=t("qsip.chart.gap_axis"))
@@ -88,8 +89,9 @@ def cycle_change_chart(change: pd.DataFrame, *, respondent_type: str, lang: str)
     figure = go.Figure()
     for year in sorted(part["cycle_year"].unique()):
         rows = part.loc[part["cycle_year"] == year]
-        text = [f"{m:.2f}" if pd.isna(c) else f"{m:.2f} ({c:+.2f})" for m, c in zip(rows["mean"], rows["change"])]
-        figure.add_bar(name=str(year), x=_dimension_labels(rows, t), y=rows["mean"].round(2), text=text,
+        text = [fmt.number(m, lang) if pd.isna(c) else f"{fmt.number(m, lang)} ({fmt.signed(c, lang)})"
+                for m, c in zip(rows["mean"], rows["change"])]
+        figure.add_bar(name=str(year), x=_dimension_labels(rows, t), y=rows["mean"].map(lambda v: fmt.display_round(v, 2)), text=text,
                        textposition="outside")
     return _layout(figure, t("qsip.chart.cycles.title", type=t(f"qsip.type.{respondent_type}")),
                    y_title=t("qsip.chart.mean_axis"), y_range=[0, 5.5])
@@ -104,9 +106,9 @@ def disaggregation_chart(table: pd.DataFrame, *, by: str, lang: str) -> go.Figur
         rows = table.loc[table[by] == category]
         if rows["n_respondents"].sum() == 0:
             continue
-        figure.add_bar(name=t(f"{prefix}.{category}"), x=_dimension_labels(rows, t), y=rows["mean"].round(2),
+        figure.add_bar(name=t(f"{prefix}.{category}"), x=_dimension_labels(rows, t), y=rows["mean"].map(lambda v: fmt.display_round(v, 2)),
                        marker_color=CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)],
-                       text=[f"{m:.2f}<br>n={n}" if n else "" for m, n in zip(rows["mean"], rows["n_respondents"])],
+                       text=[f"{fmt.number(m, lang)}<br>n={fmt.integer(n, lang)}" if n else "" for m, n in zip(rows["mean"], rows["n_respondents"])],
                        textposition="outside")
     return _layout(figure, t(f"qsip.chart.by_{by}.title"), y_title=t("qsip.chart.mean_axis"), y_range=[0, 6])
 

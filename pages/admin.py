@@ -63,7 +63,7 @@ def users_tab() -> None:
             role = st.selectbox(t("access.role"), ROLES, format_func=role_labels.get,
                                 key="create_user.role")
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
-                                    key="create_user.clusters")
+                                    key="create_user.clusters", placeholder=t("selection.choose"))
             password = st.text_input(t("access.password"), type="password", key="create_user.password")
             if st.form_submit_button(t("access.create_user"), type="primary"):
                 write(lambda s: accounts.create_user(session=s, actor=actor, username=username, password=password,
@@ -91,7 +91,8 @@ def edit_user(users, clusters, role_labels) -> None:
             role = st.selectbox(t("access.role"), ROLES, index=ROLES.index(user.role),
                                 format_func=role_labels.get)
             chosen = st.multiselect(t("access.clusters_for_facilitator"), list(clusters), format_func=clusters.get,
-                                    default=[c for c in user.cluster_ids if c in clusters])
+                                    default=[c for c in user.cluster_ids if c in clusters],
+                                    placeholder=t("selection.choose"))
             active = st.checkbox(t("access.active"), value=bool(user.active))
             if st.form_submit_button(t("common.save"), type="primary"):
                 write(lambda s: accounts.update_user(session=s, actor=actor, user_id=user_id, full_name=full_name,

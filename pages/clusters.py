@@ -50,7 +50,8 @@ def cluster_form(*, key: str, existing: dict | None, member_ubigeos: list[str]) 
         wave_date = right.date_input(t("clusters.form.wave_date"), value=(existing or {}).get("wave_date"))
         sectors = st.multiselect(t("clusters.form.sectors"), options=list(SECTORS),
                                  default=(existing or {}).get("sectors", []),
-                                 format_func=sector_labels.get, key=f"{key}.sectors")
+                                 format_func=sector_labels.get, key=f"{key}.sectors",
+                                 placeholder=t("selection.choose"))
         members = st.multiselect(t("clusters.form.members"), options=list(labels), default=member_ubigeos,
                                  format_func=labels.get, placeholder=t("clusters.form.search"), key=f"{key}.members")
         notes = st.text_area(t("clusters.form.notes"), value=(existing or {}).get("notes", ""), key=f"{key}.notes",

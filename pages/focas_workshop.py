@@ -382,7 +382,7 @@ def customise_forms(current: list[str], names: dict[str, str]) -> None:
     with st.form("focas.areas_form"):
         chosen = st.multiselect(t("focas.instrument.areas"), options, default=current, key=f"focas.areas.{header['instrument_id']}",
                                 format_func=lambda c: f"{c} · {names[c]}" + (" *" if c in MANDATORY_AREA_CODES else ""),
-                                help=t("focas.instrument.areas_help"))
+                                help=t("focas.instrument.areas_help"), placeholder=t("selection.choose"))
         submitted = st.form_submit_button(t("focas.instrument.save_areas"), disabled=validated)
     if submitted:
         row = save(lambda s: focas.customise_instrument(session=s, actor=ui.actor(), assessment_id=assessment_id,

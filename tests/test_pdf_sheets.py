@@ -116,7 +116,7 @@ def test_a_government_sheet_is_one_a4_page_with_everything_the_room_validates(fu
         assert (es if lang == "es" else en) in text
     for expected in ({"es": "Firma", "en": "Signature"}[lang], t("print.sign.title"), t("print.attendance.title"),
                      t("print.steps.title"), t("round.baseline"), t("round.midpoint"), "Lamas",
-                     {"es": "29/04/2014", "en": "Apr 29, 2014"}[lang]):  # validated 03:00 UTC = 29 April in Lima
+                     {"es": "29 abr. 2014", "en": "Apr 29, 2014"}[lang]):  # validated 03:00 UTC = 29 April in Lima
         assert expected in text, expected
     # attendance: 25 people each round, by sex (9 women, 8 men, 8 undisclosed)
     assert t("print.attendance.total") in text
