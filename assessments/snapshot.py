@@ -320,27 +320,45 @@ def _government_index_rows(session, filters) -> Iterator[tuple]:
             yield (*context, government.capacity_index, government.capacity_pct, government.n_areas)
 
 
-def _wide_rows(session, filters) -> Iterator[tuple]:
-    """Government × area with one column per round, grouped while streaming (rows arrive by UBIGEO)."""
+WIDE_STATUS_COLUMNS = ("status_baseline", "status_midpoint", "status_end")
+_STATUS_AT = q.ASSESSMENT_CONTEXT.index("assessment_status")
+
+
+def wide_columns(drafts: bool = False) -> tuple[str, ...]:
+    """The wide table's columns: with drafts, one assessment status column per round."""
+    return (*q.WIDE_COLUMNS, *WIDE_STATUS_COLUMNS) if drafts else tuple(q.WIDE_COLUMNS)
+
+
+def _wide_rows(session, filters, drafts: bool = False) -> Iterator[tuple]:
+    """Government × area with one column per round, grouped while streaming (rows arrive by UBIGEO).
+
+    Validated assessments only, like Avance; with ``drafts`` draft ones too, each round's status in its column.
+    """
     targets = q.target_lookup(session, filters)
 
-    def emit(head: tuple, scores: dict) -> Iterator[tuple]:
+    def emit(head: tuple, scores: dict, statuses: dict) -> Iterator[tuple]:
         for area_code in sorted(scores):
             by_round = scores[area_code]
-            yield (*head, area_code, by_round.get("baseline"), by_round.get("midpoint"), by_round.get("end"),
+            row = (*head, area_code, by_round.get("baseline"), by_round.get("midpoint"), by_round.get("end"),
                    targets.get((head[2], area_code, "midpoint")), targets.get((head[2], area_code, "end")))
+            if drafts:
+                row = (*row, *(statuses.get(r) if r in by_round else None for r in scoring.ROUNDS))
+            yield row
 
-    head, scores = None, {}
+    head, scores, statuses = None, {}, {}
     for context, areas, _ in _index_groups(session, filters):
+        if not drafts and context[_STATUS_AT] != "validated":
+            continue
         current = (context[0], context[1], context[2], context[3], context[4])
         if head is not None and current[2] != head[2]:
-            yield from emit(head, scores)
-            scores = {}
+            yield from emit(head, scores, statuses)
+            scores, statuses = {}, {}
         head = current
+        statuses[context[9]] = context[_STATUS_AT]
         for area in areas.itertuples(index=False):
             scores.setdefault(area.area_code, {})[context[9]] = area.area_score
     if head is not None:
-        yield from emit(head, scores)
+        yield from emit(head, scores, statuses)
 
 
 def _raw_columns(table: sa.Table) -> list[str]:
@@ -356,6 +374,7 @@ def export_snapshot(
     xlsx: bool = False,
     progress: ProgressFn | None = None,
     names: bool | None = None,
+    drafts: bool = False,
 ) -> dict:
     """Write a snapshot ZIP to ``target`` (a path or a binary file); returns its manifest.
 
@@ -367,7 +386,8 @@ def export_snapshot(
     the actor's role allows it, administrators and managers); otherwise every person is a stable
     pseudonym, their record id is withheld, the raw tables (for merging, which needs the people) are
     left out and the manifest's ``personal_data`` says so. Every export is audited ("export",
-    "snapshot", with what was included).
+    "snapshot", with what was included). The wide table holds validated assessments only unless ``drafts``
+    (then a status column per round); the manifest's ``wide`` says which.
     """
     from assessments.snapshot_dictionary import dictionary_rows, DICTIONARY_COLUMNS
     from db.engine import read_session
@@ -413,8 +433,9 @@ def export_snapshot(
             writer.table(path, columns, source(session, filters), sheet=name[:31])
             described[path] = list(columns)
         step(WIDE_FILE)
-        writer.table(WIDE_FILE, q.WIDE_COLUMNS, _wide_rows(session, filters), sheet="area_scores_by_round")
-        described[WIDE_FILE] = list(q.WIDE_COLUMNS)
+        writer.table(WIDE_FILE, wide_columns(drafts), _wide_rows(session, filters, drafts),
+                     sheet="area_scores_by_round")
+        described[WIDE_FILE] = list(wide_columns(drafts))
         for table in raw_list:
             path = f"raw/{table.name}.csv"
             step(path)
@@ -441,6 +462,7 @@ def export_snapshot(
             "filters": filters.as_dict(),
             "scope": {"clusters": None if filters.clusters is None else sorted(str(c) for c in filters.clusters)},
             "personal_data": personal,
+            "wide": wide_manifest(drafts),
             "mergeable": raw,
             "schema_revision": q.schema_revision(session),
             "encoding": encoding,
@@ -452,6 +474,14 @@ def export_snapshot(
     _audit_export(actor, manifest)
     progress(1.0, MANIFEST)
     return manifest
+
+
+def wide_manifest(drafts: bool) -> dict:
+    """The manifest's account of which assessments the wide table holds."""
+    return {"file": WIDE_FILE, "assessments": "validated_and_draft" if drafts else "validated",
+            "status_columns": list(WIDE_STATUS_COLUMNS) if drafts else [],
+            "note": "draft assessments included, each round's status in status_<round>" if drafts else
+                    "validated assessments only (as on Avance); the tables/ files hold drafts too, with assessment_status"}
 
 
 def _pseudonymised_source(name: str, source: Callable, secret: bytes) -> Callable:
@@ -491,11 +521,12 @@ def _audit_export(actor: Actor, manifest: Mapping) -> None:
 
 
 def export_bytes(*, actor: Actor, filters: q.Filters | None = None, bom: bool = False, xlsx: bool = False,
-                 progress: ProgressFn | None = None, names: bool | None = None) -> tuple[bytes, dict]:
+                 progress: ProgressFn | None = None, names: bool | None = None,
+                 drafts: bool = False) -> tuple[bytes, dict]:
     """The snapshot as bytes (for a download button), built in a temporary file first."""
     with tempfile.TemporaryFile() as handle:
         manifest = export_snapshot(handle, actor=actor, filters=filters, bom=bom, xlsx=xlsx, progress=progress,
-                                   names=names)
+                                   names=names, drafts=drafts)
         handle.seek(0)
         return handle.read(), manifest
 
@@ -1167,6 +1198,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--xlsx", action="store_true", help="add an XLSX workbook of the tables")
     export.add_argument("--pseudonymise", action="store_true",
                         help="people as stable pseudonyms, no names, typed codes or record ids (not mergeable)")
+    export.add_argument("--drafts", action="store_true",
+                        help="draft assessments in the wide table too, with a status column per round")
     export.add_argument("--lang", default="en", choices=("es", "en"))
     imp = commands.add_parser("import", help="merge a snapshot ZIP into this database")
     imp.add_argument("source")
@@ -1182,7 +1215,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise _fail("bad_cluster", value=args.cluster[:40]) from None
             filters = q.Filters(department_code=args.department, cluster_id=cluster, round=args.round)
             manifest = export_snapshot(args.out, actor=LOCAL_USER, filters=filters, bom=args.bom, xlsx=args.xlsx,
-                                       progress=_cli_progress, names=False if args.pseudonymise else None)
+                                       progress=_cli_progress, names=False if args.pseudonymise else None,
+                                       drafts=args.drafts)
             print(file=sys.stderr)
             for name, info in manifest["files"].items():
                 print(f"{name}\t{info['rows'] if info['rows'] is not None else '-'}\t{info['sha256']}")

@@ -64,6 +64,9 @@ FILE_ALLOWED: dict[tuple[str, str], str] = {
     ("consensus_scores", "score"): "instrument scale (default 1-4)",
     ("participant_scores", "score"): "instrument scale (default 1-4)",
     ("area_indexes", "area_pct"): "0-100",
+    ("area_scores_by_round", "status_baseline"): "draft | validated",
+    ("area_scores_by_round", "status_midpoint"): "draft | validated",
+    ("area_scores_by_round", "status_end"): "draft | validated",
     ("government_indexes", "capacity_pct"): "0-100",
 }
 _IN_LIST = re.compile(r"^\s*(\w+)\s+IN\s*\((.*)\)\s*$", re.S)

@@ -54,6 +54,8 @@ def export_section() -> None:
         st.caption(t("read_scope.snapshot.own_clusters"))
     bom = st.checkbox(t("snapshot.option.bom"), value=True, key="snapshot.bom")
     xlsx = st.checkbox(t("snapshot.option.xlsx"), value=False, key="snapshot.xlsx")
+    drafts = st.checkbox(t("snapshot_traps.option.drafts"), value=False, key="snapshot.drafts",
+                         help=t("snapshot_traps.option.drafts_help"))
     # names reach administrators and managers only, and every export is audited
     if read_scope.exports_names(ui.actor()):
         names = st.checkbox(t("read_scope.snapshot.names"), value=True, key="snapshot.names",
@@ -61,7 +63,7 @@ def export_section() -> None:
     else:
         names = False
         st.caption(t("read_scope.snapshot.pseudonymised"))
-    built_for = (department, cluster, round_, bom, xlsx, names)
+    built_for = (department, cluster, round_, bom, xlsx, names, drafts)
     if st.button(t("snapshot.prepare"), type="primary", key="snapshot.prepare"):
         bar = st.progress(0.0, text=t("snapshot.preparing", label="…"))
 
@@ -69,7 +71,8 @@ def export_section() -> None:
             bar.progress(fraction, text=t("snapshot.preparing", label=label))
 
         result = ui.attempt(lambda: snapshot.export_bytes(actor=ui.actor(), filters=filters, bom=bom, xlsx=xlsx,
-                                                          progress=progress, names=names))
+                                                          progress=progress, names=names,
+                                                          drafts=drafts))
         bar.empty()
         st.session_state["snapshot.export_result"] = result
         st.session_state["snapshot.export_for"] = built_for

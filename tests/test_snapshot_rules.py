@@ -208,3 +208,48 @@ def test_the_page_stops_offering_a_file_built_for_other_filters(db_url, actor):
     # an option counts too (the XLSX workbook)
     at.checkbox(key="snapshot.xlsx").check().run()
     assert not offered(at)
+
+
+# --- the wide table: validated only, like Avance --------------------------------------------------
+
+
+def _wide(data: bytes) -> list[dict]:
+    text = zipfile.ZipFile(io.BytesIO(data)).read(snapshot.WIDE_FILE).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_the_wide_table_holds_validated_assessments_unless_drafts_are_asked_for(db_url, actor):
+    import json
+
+    with write_session() as session:
+        validated = seed_cluster(session, ["validated"], index=8)
+        draft = seed_cluster(session, ["draft"], index=9)
+        session.execute(sa.update(m.Assessment).where(m.Assessment.id == draft["assessment"].id)
+                        .values(status="draft", validated_at=None, validated_by=None))
+        ubigeos = dict(session.execute(sa.select(m.Assessment.status, m.Government.ubigeo).join(
+            m.Government, m.Government.id == m.Assessment.government_id)).all())
+    data, manifest = snapshot.export_bytes(actor=actor)
+    rows = _wide(data)
+    assert rows and {r["ubigeo"] for r in rows} == {ubigeos["validated"]}
+    assert "status_baseline" not in rows[0]
+    assert manifest["wide"]["assessments"] == "validated" and manifest["wide"]["status_columns"] == []
+    # the tidy tables keep the draft, with its status
+    tidy = zipfile.ZipFile(io.BytesIO(data)).read("tables/area_indexes.csv").decode("utf-8-sig")
+    assert {r["assessment_status"] for r in csv.DictReader(io.StringIO(tidy, newline=""))} == {"draft", "validated"}
+
+    data, manifest = snapshot.export_bytes(actor=actor, drafts=True)
+    rows = _wide(data)
+    by_ubigeo = {}
+    for row in rows:
+        by_ubigeo.setdefault(row["ubigeo"], set()).add((row["status_baseline"], row["status_midpoint"],
+                                                        row["status_end"]))
+    assert by_ubigeo == {ubigeos["validated"]: {("validated", "", "")}, ubigeos["draft"]: {("draft", "", "")}}
+    assert manifest["wide"]["assessments"] == "validated_and_draft"
+    assert json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))["wide"]["status_columns"] == [
+        "status_baseline", "status_midpoint", "status_end"]
+    dictionary = zipfile.ZipFile(io.BytesIO(data)).read(snapshot.DICTIONARY_FILE).decode("utf-8-sig")
+    entries = {(r["file"], r["column"]): r for r in csv.DictReader(io.StringIO(dictionary, newline=""))}
+    status = entries[(snapshot.WIDE_FILE, "status_midpoint")]
+    assert status["allowed_values"] == "draft | validated" and "borrador" in status["description_es"]
+    assert "validated assessments" in entries[(snapshot.WIDE_FILE, "area_score_baseline")]["description_en"]
+    assert "validadas" in entries[(snapshot.WIDE_FILE, "area_score_baseline")]["description_es"]

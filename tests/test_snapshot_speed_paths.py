@@ -82,6 +82,28 @@ OPTIONS = [
 ]
 
 
+# Intended since BEFORE_FAST_EXPORT (issue 17 item 2): the wide table holds validated assessments only unless
+# drafts are asked for, then with a status column per round; its dictionary entries and the manifest say so.
+# The new export is asked for drafts, and the wide table compared without its status columns.
+CHANGED_SINCE = (snapshot.WIDE_FILE, snapshot.DICTIONARY_FILE)
+
+
+def _without_wide_changes(name: str, data: bytes) -> bytes:
+    import csv
+
+    if name not in CHANGED_SINCE:
+        return data
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    rows = list(csv.reader(io.StringIO(data.decode(encoding), newline="")))
+    if name == snapshot.WIDE_FILE:
+        rows = [row[:len(q.WIDE_COLUMNS)] for row in rows]
+    else:
+        rows = [row for row in rows if row[0] != snapshot.WIDE_FILE]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
 def test_fast_export_is_byte_identical_to_the_former_one(demo_and_hostile, actor, former):
     for options in OPTIONS:
         old_filters = options.get("filters")
@@ -89,18 +111,24 @@ def test_fast_export_is_byte_identical_to_the_former_one(demo_and_hostile, actor
         if old_filters is not None:  # the former module's own Filters class
             old_options["filters"] = former.q.Filters(department_code=old_filters.department_code,
                                                       round=old_filters.round)
-        new_data, new_manifest = snapshot.export_bytes(actor=actor, **options)
+        new_data, new_manifest = snapshot.export_bytes(actor=actor, drafts=True, **options)
         old_data, old_manifest = former.export_bytes(actor=actor, **old_options)
         new, old = _entries(new_data), _entries(old_data)
         assert sorted(new) == sorted(old), options
         for name in old:
             if name != snapshot.MANIFEST:
-                assert new[name] == old[name], (options, name)
-        assert new_manifest["files"] == old_manifest["files"]
+                assert _without_wide_changes(name, new[name]) == _without_wide_changes(name, old[name]), \
+                    (options, name)
+        assert {k: v for k, v in new_manifest["files"].items() if k not in CHANGED_SINCE} == \
+            {k: v for k, v in old_manifest["files"].items() if k not in CHANGED_SINCE}
         assert sum(info["rows"] or 0 for info in new_manifest["files"].values()) > 100
         parsed = json.loads(new[snapshot.MANIFEST])
+        assert parsed.pop("wide")["assessments"] == "validated_and_draft"
+        parsed["files"] = {k: v for k, v in parsed["files"].items() if k not in CHANGED_SINCE}
+        former_manifest = json.loads(old[snapshot.MANIFEST])
+        former_manifest["files"] = {k: v for k, v in former_manifest["files"].items() if k not in CHANGED_SINCE}
         assert {k: v for k, v in parsed.items() if k != "exported_at"} == \
-            {k: v for k, v in json.loads(old[snapshot.MANIFEST]).items() if k != "exported_at"}
+            {k: v for k, v in former_manifest.items() if k != "exported_at"}
 
 
 def test_every_kind_of_cell_is_written_as_the_former_format_cell_wrote_it(former, tmp_path):
