@@ -9,8 +9,8 @@ It lives in scripts/, not assessments/, because it drives the pages under AppTes
     python -m scripts.bench --small --browser-only # three departments, for a quick run
 
 The dataset (its own database, default ``bench-data/bench.db``): every regional, provincial and
-district government of Peru, baseline and midpoint validated with the default FOCAS instrument,
-25 participants per assessment, consensus scores, midpoint targets, capacity-building plans, and
+district government of Peru, baseline, midpoint and end validated with the default FOCAS instrument,
+25 participants per assessment, consensus scores, midpoint and end targets, capacity-building plans, and
 QSIP audits (two yearly cycles) for 200 clusters. It is written with SQLAlchemy core ``insert()``
 executemany in large batches and reused by later runs.
 
@@ -43,6 +43,7 @@ DEFAULT_URL = f"sqlite:///{ROOT / 'bench-data' / 'bench.db'}"
 SMALL_URL = f"sqlite:///{ROOT / 'bench-data' / 'bench-small.db'}"
 SMALL_DEPARTMENTS = ("01", "15", "16")
 DATASET_KEY = "bench_dataset"
+DATASET_ROUNDS = ("baseline", "midpoint", "end")
 PARTICIPANTS = 25
 CLUSTERS = 200
 CYCLES = (2013, 2014)
@@ -199,14 +200,16 @@ def generate() -> dict:
     for g in governments:
         level = {code: rng.choice((1, 1, 2, 2, 3)) for code in area_codes}
         gain = {code: rng.choice((0, 0, 1, 1, 1, 2)) for code in area_codes}
-        for round_name in ("baseline", "midpoint"):
+        late = {code: rng.choice((0, 0, 0, 1, 1)) for code in area_codes}
+        for round_name in DATASET_ROUNDS:
             assessment_id = uuid.uuid4()
             w.add(m.Assessment, {"id": assessment_id, "government_id": g.id, "cluster_id": first_cluster.get(g.id),
                                 "round": round_name, "instrument_id": focas, "status": "validated",
-                                "workshop_date": date(2013 if round_name == "baseline" else 2014, 3, 1),
+                                "workshop_date": date({"baseline": 2013, "midpoint": 2014, "end": 2015}[round_name], 3, 1),
                                 "place": "", "facilitator": "bench", "notes": "", "validated_at": now,
                                 "validated_by": "bench", "is_demo": False, **stamp})
-            truth = {code: min(4, level[code] + (gain[code] if round_name == "midpoint" else 0))
+            truth = {code: min(4, level[code] + (0 if round_name == "baseline" else gain[code])
+                               + (late[code] if round_name == "end" else 0))
                      for code in area_codes}
             people = []
             for position in range(PARTICIPANTS):
@@ -225,8 +228,9 @@ def generate() -> dict:
                                    "indicator_id": indicator_id,
                                    "score": min(4, max(1, base + rng.choice((-1, 0, 0, 0, 1)))), **stamp})
         for code in area_codes:
-            w.add(m.PerformanceTarget, {"id": uuid.uuid4(), "government_id": g.id, "area_code": code, "round": "midpoint",
-                            "target": float(min(4, level[code] + 1)), **stamp})
+            for round_name, step in (("midpoint", 1), ("end", 2)):
+                w.add(m.PerformanceTarget, {"id": uuid.uuid4(), "government_id": g.id, "area_code": code,
+                                            "round": round_name, "target": float(min(4, level[code] + step)), **stamp})
         for sequence, code in enumerate(rng.sample(area_codes, 3), start=1):
             w.add(m.CapacityPlanItem, {"id": uuid.uuid4(), "government_id": g.id, "area_code": code,
                                "intervention_type": "training", "what": "Capacitación", "who_staff": "",
