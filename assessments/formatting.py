@@ -245,3 +245,8 @@ def input_date_format(lang: str | None = DEFAULT_LANGUAGE) -> str:
     pattern = _locale(lang).date_formats["short"].pattern
     order = sorted(("DD", "MM", "YYYY"), key=lambda part: pattern.find({"DD": "d", "MM": "M", "YYYY": "y"}[part]))
     return "/".join(order)
+
+
+def date_column(series, lang: str | None = DEFAULT_LANGUAGE):
+    """A table's date column in the language's one format (an empty cell stays empty, not "—")."""
+    return series.map(lambda v: None if is_missing(v) else date(v, lang))

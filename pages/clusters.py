@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assessments import clusters as cluster_service
+from assessments import formatting as fmt
 from assessments.text import LIMITS
 from db.engine import write_session
 from db.models.base import SECTORS
@@ -97,6 +98,7 @@ else:
     shown = frame.assign(
         sectors=[", ".join(t(f"sector.{s}") for s in sectors) for sectors in frame["sectors"]],
         is_demo=frame["is_demo"].map({True: t("clusters.demo"), False: ""}),
+        wave_date=fmt.date_column(frame["wave_date"], ui.lang()),
     )[["name", "wave", "wave_date", "sectors", "n_members", "n_regional", "n_provincial", "n_district", "is_demo"]]
     ui.table(shown, file_name=f"clusters_{department}.csv", key="clusters_table", column_labels={
         "name": t("common.cluster"), "wave": t("common.wave"), "wave_date": t("clusters.form.wave_date"),

@@ -166,6 +166,8 @@ else:
         area_code=items["area_code"].map(lambda c: f"{c} · {names.get(c, c)}"),
         intervention_type=items["intervention_type"].map(lambda v: t(f"capplan.type.{v}")),
         status=items["status"].map(lambda v: t(f"capplan.status.{v}")),
+        planned_start=fmt.date_column(items["planned_start"], lang),
+        planned_end=fmt.date_column(items["planned_end"], lang),
     )[["sequence", "area_code", "intervention_type", "what", "who_staff", "where_place", "resources",
        "other_support", "planned_start", "planned_end", "status"]]
     ui.table(shown, file_name="plan_de_capacidades.csv", key="capplan.items_table", column_labels={

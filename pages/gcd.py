@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from assessments import formatting as fmt
 from assessments import gcd, rules
 from assessments.errors import DomainError
 from db.engine import run_save
@@ -86,6 +87,7 @@ else:
         sex=[t(f"sex.{s}") for s in members["sex"]],
         indigenous=[t(f"indigenous.{i}") for i in members["indigenous"]],
         cluster=members["cluster"].fillna(""),
+        accredited_on=fmt.date_column(members["accredited_on"], lang),
     )[["full_name", "institution", "organisation", "cluster", "sex", "indigenous", "accredited_on", "n_attended"]]
     ui.table(shown, file_name=f"gcd_{department}_{period}_members.csv", key="gcd.members_table", column_labels={
         "full_name": t("gcd.col.name"), "institution": t("gcd.col.institution"),
@@ -173,7 +175,8 @@ elif not meetings.empty:
 if meetings.empty:
     st.info(t("gcd.no_meetings"))
 else:
-    shown = meetings.assign(kind=[t(f"gcd.kind.{k}") for k in meetings["kind"]])[
+    shown = meetings.assign(kind=[t(f"gcd.kind.{k}") for k in meetings["kind"]],
+                            meeting_date=fmt.date_column(meetings["meeting_date"], lang))[
         ["meeting_date", "kind", "n_attendees", "n_women", "n_indigenous", "agenda", "agreements", "next_agenda"]]
     ui.table(shown, file_name=f"gcd_{department}_{period}_meetings.csv", key="gcd.meetings_table", column_labels={
         "meeting_date": t("gcd.col.date"), "kind": t("gcd.col.kind"), "n_attendees": t("gcd.col.attendees"),
@@ -225,7 +228,7 @@ if writable and not meetings.empty:
         meeting_rows = {r["id"]: r for r in meetings.to_dict("records")}
         chosen_meeting = st.selectbox(
             t("gcd.pick_meeting"), options=list(meeting_rows), key=f"gcd.pick_meeting.{department}.{period}",
-            format_func=lambda m: f"{meeting_rows[m]['meeting_date']} · {t('gcd.kind.' + meeting_rows[m]['kind'])}")
+            format_func=lambda m: f"{fmt.date(meeting_rows[m]['meeting_date'], lang)} · {t('gcd.kind.' + meeting_rows[m]['kind'])}")
         meeting_form(f"gcd.edit_meeting_form.{chosen_meeting}", meeting_rows[chosen_meeting])
         confirm_meeting = st.checkbox(t("gcd.confirm_delete_meeting"), key=f"gcd.confirm_meeting.{chosen_meeting}")
         if st.button(t("gcd.meeting_delete"), key=f"gcd.delete_meeting.{chosen_meeting}", disabled=not confirm_meeting):
