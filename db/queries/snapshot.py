@@ -122,6 +122,26 @@ def _stream(session: Session, query) -> Iterator[sa.Row]:
     yield from session.execute(query.execution_options(yield_per=CHUNK_ROWS))
 
 
+class UuidText(sa.types.TypeDecorator):
+    """A UUID column read as the text ``str(uuid.UUID)`` gives, without building a UUID object per cell
+    (the export writes millions of them): the database casts it to text (SQLite: the 32 stored hex
+    digits; PostgreSQL: the canonical form) and the dashes go in here."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        if value is None or len(value) != 32:
+            return value
+        value = value.lower()
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+def uuid_text(column) -> sa.ColumnElement:
+    """``column`` (a UUID) as :class:`UuidText`, keeping its name."""
+    return sa.type_coerce(sa.cast(column, sa.String), UuidText()).label(column.key)
+
+
 def cluster_sectors(session: Session) -> dict[uuid.UUID, str]:
     """Each cluster's sectors joined by ";" in priority order (clusters are few: held in memory)."""
     sectors: dict[uuid.UUID, list[str]] = {}
@@ -172,7 +192,7 @@ def _assessment_base(filters: Filters):
     gov, dep, clu, ins = m.Government, m.Department, m.Cluster, m.Instrument
     query = (
         sa.select(dep.code, dep.name, gov.ubigeo, gov.name, gov.level, gov.province_code, clu.name, clu.wave,
-                  m.Assessment.cluster_id, m.Assessment.round, ins.code, ins.version, m.Assessment.id,
+                  m.Assessment.cluster_id, m.Assessment.round, ins.code, ins.version, uuid_text(m.Assessment.id),
                   m.Assessment.status, m.Assessment.workshop_date)
         .select_from(m.Assessment)
         .join(gov, gov.id == m.Assessment.government_id)
@@ -229,7 +249,7 @@ def participant_score_rows(session: Session, filters: Filters) -> Iterator[tuple
     p = m.Participant
     query = _assessment_order(
         _assessment_base(filters)
-        .add_columns(p.id, p.code, p.sex, p.indigenous, p.role, m.FunctionalArea.code, m.Indicator.code,
+        .add_columns(uuid_text(p.id), p.code, p.sex, p.indigenous, p.role, m.FunctionalArea.code, m.Indicator.code,
                      m.ParticipantScore.score)
         .join(m.ParticipantScore, m.ParticipantScore.assessment_id == m.Assessment.id)
         .join(p, p.id == m.ParticipantScore.participant_id)
@@ -452,7 +472,8 @@ def target_lookup(session: Session, filters: Filters) -> dict[tuple[str, str, st
 
 def raw_rows(session: Session, table: sa.Table) -> Iterator[sa.Row]:
     """Every row of one merge table, oldest first (ties by id), streamed."""
-    yield from _stream(session, sa.select(table).order_by(table.c.created_at, table.c.id))
+    columns = [uuid_text(c) if isinstance(c.type, sa.Uuid) else c for c in table.columns]
+    yield from _stream(session, sa.select(*columns).order_by(table.c.created_at, table.c.id))
 
 
 def instrument_versions(session: Session) -> list[dict]:
