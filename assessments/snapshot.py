@@ -3,7 +3,9 @@
 A snapshot is a ZIP holding tidy analyst tables (``tables/``), a wide table (``wide/``), a bilingual
 data dictionary (``dictionary/``), an optional XLSX workbook (``workbook/``), and, for unfiltered
 exports, one raw table per model (``raw/``, UUID-keyed) that another installation merges from. The
-``manifest.json`` lists every file with its row count and SHA-256.
+``manifest.json`` lists every file with its row count and SHA-256; ``datapackage.json`` (Frictionless
+Data Package) gives every CSV column's type, the missing value (only the empty cell) and, for coded
+columns, the allowed values with their labels in Spanish and English.
 
 Every text cell is neutralised against spreadsheet formula injection (OWASP): a text starting with
 ``=``, ``+``, ``-``, ``@``, tab, carriage return, or the escape character ``'`` itself gets a leading
@@ -63,7 +65,7 @@ MAX_TOTAL_BYTES = 2 << 30
 MAX_RATIO = 200
 RATIO_CHECK_FROM = 1 << 20
 MAX_MANIFEST_BYTES = 1 << 20
-SAFE_NAME = re.compile(r"^(manifest\.json|(tables|wide|dictionary|raw)/[a-z0-9_]+\.csv|workbook/[a-z0-9_]+\.xlsx)$")
+SAFE_NAME = re.compile(r"^(manifest\.json|datapackage\.json|(tables|wide|dictionary|raw)/[a-z0-9_]+\.csv|workbook/[a-z0-9_]+\.xlsx)$")
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "'")
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -447,6 +449,7 @@ def export_snapshot(
         writer.table(DICTIONARY_FILE, DICTIONARY_COLUMNS,
                      dictionary_rows(described, pseudonymised=None if names else personal["pseudonymised"],
                                      withheld=None if names else personal["withheld"]), sheet="dictionary")
+        _write_datapackage(writer, described, encoding, personal, names)
         if workbook is not None:
             step(WORKBOOK_FILE)
             with tempfile.TemporaryDirectory() as folder:
@@ -474,6 +477,20 @@ def export_snapshot(
     _audit_export(actor, manifest)
     progress(1.0, MANIFEST)
     return manifest
+
+
+def _write_datapackage(writer: _Writer, described: Mapping[str, list[str]], encoding: str, personal: dict,
+                       names: bool) -> None:
+    """datapackage.json (Frictionless): every CSV's field types, missing values and value labels."""
+    from assessments.snapshot_dictionary import DATAPACKAGE_FILE, datapackage
+
+    package = datapackage(described, encoding=encoding, title="FOCAS / QSIP snapshot",
+                          pseudonymised=None if names else personal["pseudonymised"],
+                          withheld=None if names else personal["withheld"])
+    data = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
+    with writer.archive.open(writer._info(DATAPACKAGE_FILE), "w") as entry:
+        entry.write(data)
+    writer.files[DATAPACKAGE_FILE] = {"rows": None, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def wide_manifest(drafts: bool) -> dict:

@@ -135,6 +135,15 @@ def dictionary_rows(files: Mapping[str, list[str]], *, pseudonymised: list[str] 
 
 
 def _dictionary_rows(files: Mapping[str, list[str]]) -> Iterator[tuple]:
+    for path, column, kind, allowed in column_specs(files):
+        stem = _stem(path)
+        yield (path, column, f"{type_label(kind, 'es')} / {type_label(kind, 'en')}", allowed,
+               describe(stem, column, "es") or "", describe(stem, column, "en") or "")
+
+
+def column_specs(files: Mapping[str, list[str]]) -> Iterator[tuple[str, str, str, str]]:
+    """(file, column, kind, allowed values) of every column: kind is integer, decimal, boolean, date,
+    timestamp, uuid or text."""
     for path, columns in files.items():
         stem = _stem(path)
         table = SQLModel.metadata.tables.get(stem) if path.startswith("raw/") else None
@@ -152,10 +161,81 @@ def _dictionary_rows(files: Mapping[str, list[str]]) -> Iterator[tuple]:
                 elif column == "score":
                     kind = "integer"
                 allowed = FILE_ALLOWED.get((stem, column)) or TIDY_ALLOWED.get(column, "")
-            yield (path, column, f"{type_label(kind, 'es')} / {type_label(kind, 'en')}", allowed,
-                   describe(stem, column, "es") or "", describe(stem, column, "en") or "")
+            yield path, column, kind, allowed
 
 
 def undocumented(files: Mapping[str, list[str]]) -> list[tuple[str, str]]:
     """(file, column) pairs lacking a meaning in either language: a test keeps this empty."""
     return [(row[0], row[1]) for row in dictionary_rows(files) if not row[4] or not row[5]]
+
+
+# --- Frictionless Data Package (datapackage.json) -------------------------------------------------
+
+DATAPACKAGE_FILE = "datapackage.json"
+_FRICTIONLESS = {"integer": {"type": "integer", "bareNumber": True}, "decimal": {"type": "number", "decimalChar": "."},
+                 "boolean": {"type": "boolean", "trueValues": ["true"], "falseValues": ["false"]},
+                 "date": {"type": "date", "format": "default"}, "timestamp": {"type": "datetime", "format": "any"},
+                 "uuid": {"type": "string", "format": "uuid"}, "text": {"type": "string"}}
+# Catalog prefixes naming a coded column's values, by column (file-specific first).
+_LABEL_PREFIXES: dict[str, tuple[str, ...]] = {
+    "round": ("round.",), "sex": ("sex.",), "indigenous": ("indigenous.",), "level": ("level.",),
+    "government_level": ("level.",), "sector": ("sector.",), "participant_role": ("focas.role.",),
+    "role": ("focas.role.",), "respondent_type": ("xlsform.respondent_type.",),
+    "assessment_status": ("focas.status.",), "status_baseline": ("focas.status.",),
+    "status_midpoint": ("focas.status.",), "status_end": ("focas.status.",), "category": ("qsip.category.",),
+    "priority": ("qsip.priority.",), "institution": ("gcd.institution.",), "kind": ("gcd.kind.",),
+    "scope": ("selection.scope.",), "dimension": ("progress.dimension.",),
+    "status": ("capplan.status.", "qsip.stage_status.", "focas.status."),
+}
+_CODE = re.compile(r"^[a-z0-9_]+$")
+# INEI codes: digits kept as text (regional 2, provincial 4, district 6)
+_CODE_PATTERNS = {"ubigeo": "^[0-9]{2}([0-9]{2}){0,2}$", "department_code": "^[0-9]{2}$",
+                  "province_code": "^[0-9]{4}$"}
+
+
+def _enum(allowed: str) -> list[str] | None:
+    values = [v.strip() for v in allowed.split("|")] if "|" in allowed else []
+    return values if values and all(_CODE.match(v) for v in values) else None
+
+
+def _labels(column: str, values: list[str], lang: str) -> dict[str, str]:
+    messages = catalog(lang)
+    labels = {}
+    for value in values:
+        found = next((messages[f"{prefix}{value}"] for prefix in _LABEL_PREFIXES.get(column, ())
+                      if f"{prefix}{value}" in messages), None)
+        labels[value] = found or value
+    return labels
+
+
+def datapackage(files: Mapping[str, list[str]], *, encoding: str, title: str,
+                pseudonymised: list[str] | None = None, withheld: list[str] | None = None) -> dict:
+    """A Frictionless Data Package describing every CSV file: field types (codes such as UBIGEO are
+    strings, so their leading zeros stay), only the empty cell is missing (text "NA" stays text),
+    allowed values as ``enum`` with their labels in Spanish and English (``valueLabels``)."""
+    text_only = set(pseudonymised or ()) | set(withheld or ())
+    resources: dict[str, dict] = {}
+    for path, column, kind, allowed in column_specs(files):
+        resource = resources.setdefault(path, {
+            "name": _stem(path) if not path.startswith("raw/") else f"raw_{_stem(path)}",
+            "path": path, "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv",
+            "encoding": encoding, "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"',
+                                              "doubleQuote": True, "header": True},
+            "schema": {"fields": [], "missingValues": [""]}})
+        field = {"name": column, **_FRICTIONLESS["text" if f"{path}:{column}" in text_only else kind]}
+        description = {lang: describe(_stem(path), column, lang) for lang in ("es", "en")}
+        field["description"] = description["en"] or ""
+        field["description_es"] = description["es"] or ""
+        if column in _CODE_PATTERNS and field["type"] == "string":
+            field["constraints"] = {"pattern": _CODE_PATTERNS[column]}
+        values = _enum(allowed) if field["type"] == "string" else None
+        if values:
+            field["constraints"] = {"enum": values}
+            field["valueLabels"] = {lang: _labels(column, values, lang) for lang in ("es", "en")}
+        elif allowed:
+            field["allowed_values"] = allowed
+        resource["schema"]["fields"].append(field)
+    if DATAPACKAGE_FILE in resources:  # pragma: no cover - never a CSV
+        resources.pop(DATAPACKAGE_FILE)
+    return {"profile": "tabular-data-package", "name": "focas-snapshot", "title": title,
+            "resources": [r for p, r in resources.items() if p.endswith(".csv")]}
