@@ -125,8 +125,6 @@ def login_locks(user_id) -> None:
                        icon=":material/lock_clock:")
 
 
-
-
 def users_list() -> None:
     """The accounts as they are after any change made above (read again: the data version moved)."""
     role_labels = {role: t(f"access.role.{role}") for role in ROLES}

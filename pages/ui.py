@@ -182,6 +182,7 @@ def read(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
 
 
 _MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=^&])")
+_BARE_LINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp|@)(?=[:./\w])")
 
 
 def plain(text: object) -> str:
@@ -194,7 +195,10 @@ def plain(text: object) -> str:
     """
     if text is None:
         return ""
-    return _MARKDOWN_SIGNS.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    # escapes do not stop GitHub-style bare links (http://…, www.…, a@b.c: found in the rendered text), so
+    # an invisible word joiner (U+2060) goes where such a link would start
+    text = _BARE_LINK.sub("\\1\u2060", str(text))
+    return _MARKDOWN_SIGNS.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 def message_of(notice: Any) -> str:
