@@ -176,3 +176,16 @@ def test_the_validated_state_of_an_audit_is_untouched_by_a_refused_attempt(clust
     with read_session() as session:
         assert session.get(ServiceAudit, audit_id).validated_at is None
     assert [row.reason for row in refused_rows()] == ["audit.validate"]
+
+
+def test_a_read_outside_the_facilitators_clusters_is_refused_and_logged(clusters, audit_id):
+    from db.queries import scope
+
+    with pytest.raises(PermissionDenied) as refused, read_session() as session:
+        scope.require_audit(session, outsider(clusters), audit_id)
+    assert refused.value.key == "read_scope.not_in_your_clusters.audit"
+    [row] = refused_rows(actor="ana")
+    assert (row.entity_id, row.reason) == (str(clusters["Lamas"]), "read.audit")
+    with pytest.raises(PermissionDenied), read_session() as session:  # probing again within the minute: one row
+        scope.require_audit(session, outsider(clusters), audit_id)
+    assert len(refused_rows(actor="ana")) == 1

@@ -47,6 +47,14 @@ class NotInYourClusters(PermissionDenied):
         super().__init__(f"read_scope.not_in_your_clusters.{what}")
 
 
+def _refused(actor: Actor, what: str, cluster_id: object = None) -> NotInYourClusters:
+    """The refusal, recorded in the audit log like refused writes (rate-limited, after the read's transaction)."""
+    from assessments.access import note_refusal
+
+    note_refusal(actor, f"read.{what}", cluster_id=cluster_id, why="cluster")
+    return NotInYourClusters(what)
+
+
 # --- cluster scope ----------------------------------------------------------------------------
 
 
@@ -105,7 +113,7 @@ def where(query, condition: sa.ColumnElement | None):
 def require_cluster(actor: Actor, cluster_id: uuid.UUID | None) -> None:
     clusters = readable_clusters(actor)
     if clusters is not None and cluster_id not in clusters:
-        raise NotInYourClusters("cluster")
+        raise _refused(actor, "cluster", cluster_id)
 
 
 def require_government(session, actor: Actor, government_id: uuid.UUID) -> None:
@@ -116,7 +124,7 @@ def require_government(session, actor: Actor, government_id: uuid.UUID) -> None:
         sa.select(ClusterMember.government_id).where(ClusterMember.government_id == government_id, condition).limit(1)
     ).first()
     if found is None:
-        raise NotInYourClusters("government")
+        raise _refused(actor, "government")
 
 
 def require_assessment(session, actor: Actor, assessment_id: uuid.UUID) -> None:
@@ -131,7 +139,7 @@ def require_assessment(session, actor: Actor, assessment_id: uuid.UUID) -> None:
     if exists is None:
         return
     if session.execute(sa.select(Assessment.id).where(Assessment.id == assessment_id, condition)).first() is None:
-        raise NotInYourClusters("workshop")
+        raise _refused(actor, "workshop")
 
 
 def require_audit(session, actor: Actor, audit_id: uuid.UUID) -> None:
@@ -141,7 +149,7 @@ def require_audit(session, actor: Actor, audit_id: uuid.UUID) -> None:
         return
     cluster_id = session.execute(sa.select(ServiceAudit.cluster_id).where(ServiceAudit.id == audit_id)).scalar()
     if cluster_id is not None and cluster_id not in clusters:
-        raise NotInYourClusters("audit")
+        raise _refused(actor, "audit", cluster_id)
 
 
 # --- names and pseudonyms ---------------------------------------------------------------------
