@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session, SQLModel
 
 from db import models as m
@@ -119,27 +120,36 @@ WIDE_NUMERIC = frozenset(WIDE_COLUMNS[6:])
 
 
 def _stream(session: Session, query) -> Iterator[sa.Row]:
-    yield from session.execute(query.execution_options(yield_per=CHUNK_ROWS))
+    # Core rows straight from the connection (no ORM loading layer), streamed in chunks
+    yield from session.connection().execute(query.execution_options(stream_results=True, yield_per=CHUNK_ROWS))
 
 
-class UuidText(sa.types.TypeDecorator):
-    """A UUID column read as the text ``str(uuid.UUID)`` gives, without building a UUID object per cell
-    (the export writes millions of them): the database casts it to text (SQLite: the 32 stored hex
-    digits; PostgreSQL: the canonical form) and the dashes go in here."""
+class UuidText(sa.sql.functions.FunctionElement):
+    """A UUID column read as the text ``str(uuid.UUID)`` gives, made by the database instead of a UUID
+    object per cell in Python (the export writes millions of them). SQLite stores the 32 hex digits:
+    the dashes go in with substr(); PostgreSQL casts its uuid to the canonical text."""
 
-    impl = sa.String
-    cache_ok = True
+    type = sa.String()
+    name = "uuid_text"
+    inherit_cache = True
 
-    def process_result_value(self, value, dialect):
-        if value is None or len(value) != 32:
-            return value
-        value = value.lower()
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+@compiles(UuidText)
+def _uuid_text_default(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"
+
+
+@compiles(UuidText, "sqlite")
+def _uuid_text_sqlite(element, compiler, **kw):
+    x = compiler.process(element.clauses, **kw)
+    dashed = "||'-'||".join(f"substr({x}, {start}, {length})" for start, length in
+                             ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12)))
+    return f"(CASE WHEN length({x}) = 32 THEN lower({dashed}) ELSE {x} END)"
 
 
 def uuid_text(column) -> sa.ColumnElement:
     """``column`` (a UUID) as :class:`UuidText`, keeping its name."""
-    return sa.type_coerce(sa.cast(column, sa.String), UuidText()).label(column.key)
+    return UuidText(column).label(column.key)
 
 
 def cluster_sectors(session: Session) -> dict[uuid.UUID, str]:
@@ -150,7 +160,8 @@ def cluster_sectors(session: Session) -> dict[uuid.UUID, str]:
         .order_by(m.ClusterSector.cluster_id, m.ClusterSector.position, m.ClusterSector.sector)
     ):
         sectors.setdefault(cluster_id, []).append(sector)
-    return {cluster_id: ";".join(values) for cluster_id, values in sectors.items()}
+    joined = {cluster_id: ";".join(values) for cluster_id, values in sectors.items()}
+    return {**joined, **{str(cluster_id): value for cluster_id, value in joined.items()}}  # by UUID or its text
 
 
 def government_clusters(session: Session) -> dict[uuid.UUID, str]:
@@ -192,7 +203,7 @@ def _assessment_base(filters: Filters):
     gov, dep, clu, ins = m.Government, m.Department, m.Cluster, m.Instrument
     query = (
         sa.select(dep.code, dep.name, gov.ubigeo, gov.name, gov.level, gov.province_code, clu.name, clu.wave,
-                  m.Assessment.cluster_id, m.Assessment.round, ins.code, ins.version, uuid_text(m.Assessment.id),
+                  uuid_text(m.Assessment.cluster_id), m.Assessment.round, ins.code, ins.version, uuid_text(m.Assessment.id),
                   m.Assessment.status, m.Assessment.workshop_date)
         .select_from(m.Assessment)
         .join(gov, gov.id == m.Assessment.government_id)
