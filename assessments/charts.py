@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from assessments import formatting as fmt
 from assessments.i18n import translator
 
 # Colour-blind-safe pairs (Okabe-Ito) for the two rounds compared and the statuses.
@@ -47,6 +48,25 @@ def _layout(figure: go.Figure, *, title: str, x: str | None = None, y: str | Non
     if height:
         figure.update_layout(height=max(height, MIN_HEIGHT))
     return figure
+
+
+def wrap_label(text: object, width: int = 18) -> str:
+    """A long axis label broken into lines of about ``width`` characters with ``<br>`` (never cut)."""
+    words, lines, line = str(text).split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def _wrapped_ticks(values) -> dict:
+    """Axis settings that show each category's whole name, wrapped, with room made for it."""
+    values = list(values)
+    return dict(tickmode="array", tickvals=values, ticktext=[wrap_label(v) for v in values], automargin=True)
 
 
 def _round_names(lang: str, from_round: str, to_round: str) -> tuple[str, str]:
@@ -89,7 +109,8 @@ def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, 
                                 marker=dict(color=ROUND_COLOURS["from"], size=12)))
     figure.add_trace(go.Scatter(x=rows["area_score_to"], y=rows[label], mode="markers", name=name_to,
                                 marker=dict(color=ROUND_COLOURS["to"], size=12)))
-    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]))
+    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]),
+                        **_wrapped_ticks(rows[label]))
     # the whole maturity scale, so a small move does not look like a leap
     figure.update_xaxes(range=[scale_min - 0.2, scale_max + 0.2], dtick=1)
     return _layout(figure, title=title, x=t("progress.axis.score"), y=None, height=120 + 32 * len(rows))
@@ -130,14 +151,16 @@ def change_heatmap(frame: pd.DataFrame, *, lang: str, from_round: str, to_round:
     grid = rows.pivot_table(index="government", columns="area", values="change", aggfunc="mean")
     grid = grid.reindex(index=governments, columns=areas)
     limit = max(1.0, float(rows["change"].abs().max()))
-    text = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.1f}")
+    # Rounded half away from zero, in the language's format: +0.25 shows "+0.3", +0.75 "+0.8".
+    text = grid.map(lambda v: "" if pd.isna(v) else fmt.signed(v, lang, 1))
+    hover = grid.map(lambda v: "" if pd.isna(v) else fmt.signed(v, lang, 2))
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=areas, y=governments, zmin=-limit, zmax=limit, colorscale=DIVERGING,
         text=text.to_numpy(), texttemplate="%{text}", colorbar=dict(title=dict(text=t("progress.axis.change"))),
-        hovertemplate="%{y}<br>%{x}: %{z:+.2f}<extra></extra>",
+        customdata=hover.to_numpy(), hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
     ))
-    figure.update_yaxes(autorange="reversed")
-    figure.update_xaxes(tickangle=-30)
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    figure.update_xaxes(tickangle=-30, **_wrapped_ticks(areas))
     return _layout(figure, title=title, height=160 + 36 * len(governments))
 
 
@@ -371,7 +394,7 @@ def qsip_gap(frame: pd.DataFrame, *, lang: str) -> go.Figure:
     for index, (cycle, part) in enumerate(rows.groupby("cycle_year", sort=True)):
         figure.add_trace(go.Bar(x=part["dimension"], y=part["gap"], name=str(cycle),
                                 marker=dict(color=CATEGORY_COLOURS[index % 8]),
-                                text=[f"{g:+.2f}" for g in part["gap"]], textposition="outside"))
+                                text=[fmt.signed(g, lang) for g in part["gap"]], textposition="outside"))
     figure.update_layout(barmode="group")
     figure.add_hline(y=0, line=dict(color="#888888"))
     return _layout(figure, title=title, y=t("progress.axis.gap"))
@@ -388,7 +411,7 @@ def qsip_groups(frame: pd.DataFrame, *, lang: str, by: str, cycle: int | None) -
     for index, (category, part) in enumerate(rows.groupby(by, sort=False)):
         figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"], name=str(category), showlegend=True,
                                 marker=dict(color=CATEGORY_COLOURS[index % 8]),
-                                text=[f"{v:.2f}" for v in part["mean"]], textposition="outside"))
+                                text=[fmt.number(v, lang) for v in part["mean"]], textposition="outside"))
     figure.update_layout(barmode="group")
     figure.update_yaxes(range=[0, 5.5])
     return _layout(figure, title=title, y=t("progress.axis.rating"))
@@ -429,7 +452,7 @@ def _vl(title: str, layers: list[dict], values: list[dict], **extra) -> dict:
         "height": VL_HEIGHT,
         "data": {"values": values},
         "config": {"font": "Arial, Helvetica, sans-serif", "legend": {"orient": "bottom", "title": None},
-                   "axis": {"gridColor": "#E5E5E5", "domainColor": "#BBBBBB", "labelLimit": 160}},
+                   "axis": {"gridColor": "#E5E5E5", "domainColor": "#BBBBBB", "labelLimit": 0}},  # 0: never cut
         "layer": layers,
         **extra,
     }
@@ -548,15 +571,17 @@ def vl_target_bars(frame: pd.DataFrame, *, lang: str, to_round: str) -> dict:
     rows = frame.dropna(subset=["share_met"])
     if rows.empty:
         return _vl_empty(lang, title)
-    values = [{"area": r["area"], "share": float(r["share_met"]), "label": f"{int(r['met'])}/{int(r['scored'])}"}
+    values = [{"area": r["area"], "share": float(r["share_met"]),
+               "share_text": fmt.percent(r["share_met"], lang),
+               "label": f"{fmt.integer(r['met'], lang)}/{fmt.integer(r['scored'], lang)}"}
               for r in rows.to_dict("records")]
-    y = {"field": "area", "type": "nominal", "title": None, "sort": None, "axis": {"labelLimit": 260}}
+    y = {"field": "area", "type": "nominal", "title": None, "sort": None, "axis": {"labelLimit": 0}}
     x = {"field": "share", "type": "quantitative", "title": t("progress.axis.share_met"),
          "scale": {"domain": [0, 100]}, "axis": {"labelExpr": "datum.value + '%'"}}
     spec = _vl(title, [
         {"mark": {"type": "bar", "color": "#009E73"},
          "encoding": {"x": x, "y": y, "tooltip": [{"field": "area", "title": " "},
-                                                  {"field": "share", "title": t("progress.col.share_met")},
+                                                  {"field": "share_text", "title": t("progress.col.share_met")},
                                                   {"field": "label", "title": " "}]}},
         {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
          "encoding": {"x": x, "y": y, "text": {"field": "label"}}},

@@ -14,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from assessments import charts, progress
-from assessments.i18n import translator
+from assessments import formatting as fmt
+from assessments.i18n import translate_plural, translator
 from db.queries import progress as q
 from db.queries import registry
 
@@ -100,10 +101,14 @@ def cluster_sheet(cluster_id: str, from_round: str = "baseline", to_round: str =
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _number(value, pattern: str = "{:.2f}") -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    return pattern.format(value)
+def _number(value, lang: str) -> str:
+    """A score as the language writes it, rounded half away from zero (3.125 → "3.13"); "—" if missing."""
+    return fmt.number(value, lang)
+
+
+def _signed(value, lang: str) -> str:
+    """A change with its sign ("+0.55"), rounded half away from zero; "—" if missing."""
+    return fmt.signed(value, lang)
 
 
 def government_tables(sheet: GovernmentSheet, lang: str) -> dict[str, pd.DataFrame]:
@@ -113,16 +118,16 @@ def government_tables(sheet: GovernmentSheet, lang: str) -> dict[str, pd.DataFra
     before, after = t(f"round.{sheet.filters.from_round}"), t(f"round.{sheet.filters.to_round}")
     areas = pd.DataFrame({
         t("progress.col.area"): sheet.areas["area_code"].map(lambda c: names.get(c, c)),
-        t("progress.col.score_round", round=before): sheet.areas["area_score_from"].map(_number),
-        t("progress.col.score_round", round=after): sheet.areas["area_score_to"].map(_number),
-        t("progress.col.change"): sheet.areas["change"].map(lambda v: _number(v, "{:+.2f}")),
-        t("progress.col.target"): sheet.areas["target"].map(_number),
+        t("progress.col.score_round", round=before): sheet.areas["area_score_from"].map(lambda v: _number(v, lang)),
+        t("progress.col.score_round", round=after): sheet.areas["area_score_to"].map(lambda v: _number(v, lang)),
+        t("progress.col.change"): sheet.areas["change"].map(lambda v: _signed(v, lang)),
+        t("progress.col.target"): sheet.areas["target"].map(lambda v: _number(v, lang)),
         t("progress.col.met"): sheet.areas["met"].map(
             lambda v: "—" if v is None or v is pd.NA or v != v else (t("progress.yes") if v else t("progress.no"))),
     })
     plan = pd.DataFrame({
         t("progress.col.status"): sheet.plan_status["status"].map(lambda s: t(f"progress.status.{s}")),
-        t("progress.col.count"): sheet.plan_status["count"].astype(str),
+        t("progress.col.count"): sheet.plan_status["count"].map(lambda v: fmt.integer(v, lang)),
     })
     return {"areas": areas, "plan": plan}
 
@@ -133,21 +138,21 @@ def cluster_tables(sheet: ClusterSheet, lang: str) -> dict[str, pd.DataFrame]:
     members = pd.DataFrame({
         t("common.government"): sheet.members["government"],
         t("common.level"): sheet.members["level"].map(lambda v: t(f"level.{v}")),
-        t("progress.col.index_round", round=before): sheet.members["capacity_index_from"].map(_number),
-        t("progress.col.index_round", round=after): sheet.members["capacity_index_to"].map(_number),
-        t("progress.col.change"): sheet.members["change"].map(lambda v: _number(v, "{:+.2f}")),
+        t("progress.col.index_round", round=before): sheet.members["capacity_index_from"].map(lambda v: _number(v, lang)),
+        t("progress.col.index_round", round=after): sheet.members["capacity_index_to"].map(lambda v: _number(v, lang)),
+        t("progress.col.change"): sheet.members["change"].map(lambda v: _signed(v, lang)),
     })
     plan = sheet.plan_status.pivot(index="status", columns="kind", values="count").reindex(list(progress.STATUSES))
     plan = pd.DataFrame({
         t("progress.col.status"): [t(f"progress.status.{s}") for s in plan.index],
-        t("progress.kind.plan_items"): plan["plan_items"].astype(int).astype(str).to_numpy(),
-        t("progress.kind.roadmap_actions"): plan["roadmap_actions"].astype(int).astype(str).to_numpy(),
+        t("progress.kind.plan_items"): plan["plan_items"].map(lambda v: fmt.integer(v, lang)).to_numpy(),
+        t("progress.kind.roadmap_actions"): plan["roadmap_actions"].map(lambda v: fmt.integer(v, lang)).to_numpy(),
     })
     qsip = pd.DataFrame({
         t("progress.col.dimension"): sheet.qsip_gap["dimension"].map(lambda d: t(f"progress.dimension.{d}")),
-        t("progress.col.mean_user"): sheet.qsip_gap["mean_user"].map(_number),
-        t("progress.col.mean_provider"): sheet.qsip_gap["mean_provider"].map(_number),
-        t("progress.col.gap"): sheet.qsip_gap["gap"].map(lambda v: _number(v, "{:+.2f}")),
+        t("progress.col.mean_user"): sheet.qsip_gap["mean_user"].map(lambda v: _number(v, lang)),
+        t("progress.col.mean_provider"): sheet.qsip_gap["mean_provider"].map(lambda v: _number(v, lang)),
+        t("progress.col.gap"): sheet.qsip_gap["gap"].map(lambda v: _signed(v, lang)),
     })
     return {"members": members, "plan": plan, "qsip": qsip}
 
@@ -171,11 +176,12 @@ def government_facts(sheet: GovernmentSheet, lang: str) -> list[str]:
     return [
         t("progress.sheet.government_meta", level=t(f"level.{g['level']}"), department=g["department"],
           ubigeo=g["ubigeo"]),
-        t("progress.sheet.clusters", clusters=", ".join(sheet.clusters) or "—"),
+        translate_plural("progress_format.sheet_clusters", len(sheet.clusters), lang,
+                         clusters=", ".join(sheet.clusters) or "—"),
         t("progress.sheet.index", before=t(f"round.{sheet.filters.from_round}"),
-          after=t(f"round.{sheet.filters.to_round}"), a=_number(sheet.capacity.get("capacity_index_from")),
-          b=_number(sheet.capacity.get("capacity_index_to")),
-          change=_number(sheet.capacity.get("change"), "{:+.2f}")),
+          after=t(f"round.{sheet.filters.to_round}"), a=_number(sheet.capacity.get("capacity_index_from"), lang),
+          b=_number(sheet.capacity.get("capacity_index_to"), lang),
+          change=_signed(sheet.capacity.get("change"), lang)),
     ]
 
 
@@ -228,6 +234,6 @@ def sheet_html(sheet: GovernmentSheet | ClusterSheet, lang: str, *, today: date 
     ]
     for heading, frame in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>{_table_html(frame)}")
-    stamp = (today or date.today()).isoformat()
+    stamp = fmt.date(today or fmt.today(), lang)
     parts.append(f"<footer>{html.escape(t('progress.sheet.footer', date=stamp))}</footer></body></html>")
     return "\n".join(parts)

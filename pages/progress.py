@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assessments import charts, progress
+from assessments import formatting as fmt
 from pages import _progress_filters as filters_widget
 from pages import ui
 from pages._figures import drawn, vega_chart
@@ -46,8 +47,19 @@ def labelled(frame, columns):
     return frame.loc[:, columns].rename(columns=COLUMNS)
 
 
+# Count columns (by their raw name or their shown label) are integers: "10", never "10.0".
+COUNT_KEYS = ("n_comparable", "n_not_comparable", "governments", "n_scores", "n_areas", "n_areas_not_comparable",
+              "targets", "scored", "areas", "n_respondents", "n_provider", "n_user", "count")
+COUNT_COLUMNS = set(COUNT_KEYS) | {COLUMNS[k] for k in COUNT_KEYS if k in COLUMNS}
+
+
 def rounded(frame):
-    return frame.round(2)
+    """Numbers rounded half away from zero at 2 decimals (3.125 → 3.13); count columns as integers."""
+    out = fmt.round_frame(frame, 2)
+    for column in out.columns:
+        if column in COUNT_COLUMNS:
+            out[column] = fmt.counts(out[column])
+    return out
 
 
 if government_changes.empty:
@@ -55,10 +67,16 @@ if government_changes.empty:
     st.stop()
 
 governments = government_changes.assign(level=lambda f: f["level"].map(level_names))
-not_comparable = int((government_changes["n_areas_not_comparable"].fillna(0) > 0).sum())
-compared = int(government_changes["change"].notna().sum())
-st.caption(t("progress.comparable_note", compared=compared, total=len(governments), partial=not_comparable,
-             before=before, after=after))
+has_change = government_changes["change"].notna()
+compared = int(has_change.sum())
+# "partial" counts only governments that are compared: one without a validated second round is "missing".
+not_comparable = int(((government_changes["n_areas_not_comparable"].fillna(0) > 0) & has_change).sum())
+st.caption(t("progress_format.comparable_note", compared=fmt.integer(compared, lang),
+             total=fmt.integer(len(governments), lang), missing=fmt.integer(len(governments) - compared, lang),
+             partial=fmt.integer(not_comparable, lang), before=before, after=after))
+with st.expander(t("progress_format.explain.title")):
+    st.markdown(t("progress_format.explain.body", before=before, after=after,
+                  participants_chart=t("progress.chart.participants"), cluster_tab=t("progress.tab.clusters")))
 
 tab_names = {
     "governments": t("progress.tab.governments"), "clusters": t("progress.tab.clusters"),
@@ -95,13 +113,14 @@ with tab["governments"]:
             areas = one.areas.assign(area=lambda f: f["area_code"].map(lambda c: areas_named.get(c, c)))
             capacity = one.capacity
             cols = st.columns(3)
-            def shown(value, pattern="{:.2f}"):
-                return "—" if value is None or value != value else pattern.format(value)
+            def shown(value):
+                return fmt.number(value, lang)
 
+            change = capacity.get("change")
             cols[0].metric(t("progress.col.index_round", round=before), shown(capacity.get("capacity_index_from")))
             cols[1].metric(t("progress.col.index_round", round=after), shown(capacity.get("capacity_index_to")),
-                           delta=None if shown(capacity.get("change")) == "—" else shown(capacity["change"], "{:+.2f}"))
-            cols[2].metric(t("progress.col.n_not_comparable"), int(areas["n_not_comparable"].sum()))
+                           delta=None if fmt.is_missing(change) else fmt.signed(change, lang))
+            cols[2].metric(t("progress.col.n_not_comparable"), fmt.integer(areas["n_not_comparable"].sum(), lang))
             left, right = st.columns(2)
             table = rounded(labelled(areas, ["area", "area_score_from", "area_score_to", "change", "n_comparable",
                                              "n_not_comparable"]))

@@ -130,10 +130,10 @@ def test_result_sheet_of_a_government_in_spanish(dataset):
     gov = dataset["gov"]
     at = run("result_sheets.py", lang="es", query={"gov": str(gov["2205"])})
     texts = [t.value for t in at.text]
-    assert texts == ["Municipalidad provincial · San Martín · UBIGEO 2205", "Clúster(es): Lamas",
+    assert texts == ["Municipalidad provincial · San Martín · UBIGEO 2205", "Clúster: Lamas",
                      "Índice de capacidad: Línea de base 1.75 → Medio término 2.25 (cambio +0.50)"]
     areas = at.table[0].value
-    assert shown(areas["Cambio"]) == ["+1.00", "+0.00"]
+    assert shown(areas["Cambio"]) == ["+1.00", "0.00"]
     assert shown(areas["Meta alcanzada"]) == ["Sí", "No"]
     plan = at.table[1].value
     assert plan["Cantidad"].tolist() == ["2", "0", "1", "0"]
