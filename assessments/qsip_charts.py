@@ -12,14 +12,20 @@ from assessments import formatting as fmt
 from assessments.i18n import translator
 from assessments.qsip_summary import DIMENSIONS, RATINGS
 
-TYPE_COLOURS = {"user": "#1f77b4", "provider": "#ff7f0e", "manager": "#7f7f7f"}
-RATING_COLOURS = {1: "#d73027", 2: "#fc8d59", 3: "#fee08b", 4: "#91cf60", 5: "#1a9850"}
-CATEGORY_COLOURS = ("#6a3d9a", "#33a02c", "#a6cee3", "#b2df8a", "#fb9a99")
+# Colour-blind-safe colours. Respondent types and categories: Okabe-Ito (as assessments.charts).
+TYPE_COLOURS = {"user": "#0072B2", "provider": "#E69F00", "manager": "#999999"}
+# Ratings 1..5 on an orange → grey → blue diverging scale (ColorBrewer PuOr/RdBu family, no red against
+# green): told apart with any colour vision, and darker at both ends so the order still reads in grey.
+RATING_COLOURS = {1: "#B35806", 2: "#F1A340", 3: "#D9D9D9", 4: "#67A9CF", 5: "#2166AC"}
+CATEGORY_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
+GAP_COLOURS = {"provider_higher": "#E69F00", "user_higher": "#0072B2"}
 
 
 def _layout(figure: go.Figure, title: str, *, y_title: str, x_title: str = "", y_range=None) -> go.Figure:
     figure.update_layout(title=title, barmode="group", legend_title_text="", margin={"t": 60, "b": 40},
                          yaxis_title=y_title, xaxis_title=x_title, height=380)
+    figure.update_xaxes(automargin=True)  # long dimension names get room instead of being cut
+    figure.update_yaxes(automargin=True)
     if y_range:
         figure.update_yaxes(range=y_range)
     return figure
@@ -63,7 +69,7 @@ def distribution_chart(summary: pd.DataFrame, *, respondent_type: str, lang: str
                      y_title="", x_title=t("qsip.chart.share_axis"))
     figure.update_layout(barmode="stack")
     figure.update_xaxes(range=[0, 100])
-    figure.update_yaxes(autorange="reversed")
+    figure.update_yaxes(autorange="reversed", automargin=True)
     return figure
 
 
@@ -71,7 +77,7 @@ def gap_chart(gap: pd.DataFrame, *, cycle_year: int, lang: str) -> go.Figure:
     """Provider minus user mean per dimension in one cycle (``provider_user_gap``)."""
     t = translator(lang)
     part = gap.loc[gap["cycle_year"] == cycle_year]
-    colours = ["#ff7f0e" if g >= 0 else "#1f77b4" for g in part["gap"].fillna(0)]
+    colours = [GAP_COLOURS["provider_higher"] if g >= 0 else GAP_COLOURS["user_higher"] for g in part["gap"].fillna(0)]
     figure = go.Figure()
     figure.add_bar(x=_dimension_labels(part, t), y=part["gap"].map(lambda v: fmt.display_round(v, 2)), marker_color=colours,
                    text=[("" if pd.isna(g) else fmt.signed(g, lang)) for g in part["gap"]], textposition="outside",

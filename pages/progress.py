@@ -6,6 +6,7 @@ import streamlit as st
 
 from assessments import charts, progress
 from assessments import formatting as fmt
+from assessments.i18n import translate_plural
 from pages import _progress_filters as filters_widget
 from pages import ui
 from pages._figures import drawn, vega_chart
@@ -71,11 +72,17 @@ has_change = government_changes["change"].notna()
 compared = int(has_change.sum())
 # "partial" counts only governments that are compared: one without a validated second round is "missing".
 not_comparable = int(((government_changes["n_areas_not_comparable"].fillna(0) > 0) & has_change).sum())
-st.caption(t("progress_format.comparable_note", compared=fmt.integer(compared, lang),
-             total=fmt.integer(len(governments), lang), missing=fmt.integer(len(governments) - compared, lang),
-             partial=fmt.integer(not_comparable, lang), before=before, after=after))
+missing = len(governments) - compared
+note = [translate_plural("progress_format.note_compared", compared, lang,
+                         total=fmt.integer(len(governments), lang), before=before, after=after)]
+if missing:
+    note.append(translate_plural("progress_format.note_missing", missing, lang, after=after))
+if not_comparable:
+    note.append(translate_plural("progress_format.note_partial", not_comparable, lang))
+st.caption(" ".join(note))
 with st.expander(t("progress_format.explain.title")):
-    st.markdown(t("progress_format.explain.body", before=before, after=after,
+    example = f"{fmt.number(3.125, lang, 3)} → {fmt.number(3.125, lang)}"
+    st.markdown(t("progress_format.explain.body", before=before, after=after, example=example,
                   participants_chart=t("progress.chart.participants"), cluster_tab=t("progress.tab.clusters")))
 
 tab_names = {

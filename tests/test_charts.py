@@ -162,3 +162,42 @@ def test_distribution_of_thousands_draws_a_summary_with_exact_quartiles():
     strip = charts.distribution(frame, lang="en", x="department", y="change", kind="strip", title="T",
                                 x_label="D", y_label="C")
     assert len(strip.data[0].y) == 3 * charts.STRIP_SAMPLE and "Sample" in strip.layout.title.text
+
+
+def test_heatmap_rounds_ties_away_from_zero_in_text_and_hover():
+    """+0.25 and +0.75 are both ties: the cells read "+0.3" and "+0.8" (not "+0.2" next to "+0.8")."""
+    frame = pd.DataFrame({"government": ["A", "A", "B", "B"], "area": ["ADM", "HR", "ADM", "HR"],
+                          "change": [0.25, 0.75, -0.25, 0.0]})
+    for lang in ("es", "en"):
+        heat = charts.change_heatmap(frame, lang=lang, from_round="baseline", to_round="midpoint").data[0]
+        assert [list(row) for row in heat.text] == [["+0.3", "+0.8"], ["-0.3", "0.0"]]
+        # the hover shows the two-decimal change as text, not plotly's own (half-to-even) format of z
+        assert [list(row) for row in heat.customdata] == [["+0.25", "+0.75"], ["-0.25", "0.00"]]
+        assert "%{customdata}" in heat.hovertemplate and "%{z" not in heat.hovertemplate
+
+
+def test_qsip_chart_texts_round_half_away_from_zero():
+    gap = pd.DataFrame({"cycle_year": [2013, 2013], "dimension": ["Eff", "Acc"], "gap": [0.125, -0.005]})
+    assert list(charts.qsip_gap(gap, lang="es").data[0].text) == ["+0.13", "-0.01"]
+    groups = pd.DataFrame({"dimension": ["Eff"], "sex": ["Female"], "mean": [3.125]})
+    assert list(charts.qsip_groups(groups, lang="en", by="sex", cycle=2013).data[0].text) == ["3.13"]
+
+
+def test_long_area_names_wrap_on_the_axes_instead_of_being_cut():
+    long_name = "Planeamiento estratégico y presupuesto por resultados"
+    areas = pd.DataFrame({"area": [long_name, "RR. HH."], "area_score_from": [1.5, 2.0],
+                          "area_score_to": [2.5, 2.0], "change": [1.0, 0.0]})
+    dumbbell = charts.dumbbell(areas, lang="es", from_round="baseline", to_round="midpoint")
+    wrapped = list(dumbbell.layout.yaxis.ticktext)
+    assert wrapped[0].replace("<br>", " ") == long_name and "<br>" in wrapped[0]
+    assert all(len(line) <= 18 for line in wrapped[0].split("<br>") if " " in line)
+    assert list(dumbbell.layout.yaxis.tickvals) == [long_name, "RR. HH."] and wrapped[1] == "RR. HH."
+    assert dumbbell.layout.yaxis.automargin
+    heat = charts.change_heatmap(areas.assign(government="A"), lang="es", from_round="baseline",
+                                 to_round="midpoint")
+    assert heat.layout.xaxis.ticktext[0].replace("<br>", " ") == long_name and heat.layout.xaxis.automargin
+    spec = charts.vl_target_bars(pd.DataFrame({"area": [long_name], "share_met": [200 / 3], "met": [2],
+                                               "scored": [3], "targets": [3]}), lang="es", to_round="midpoint")
+    assert spec["config"]["axis"]["labelLimit"] == 0  # Vega-Lite: 0 is no limit (the default cuts at 180 px)
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] == 0
+    assert spec["data"]["values"][0]["share_text"] == "67%"
