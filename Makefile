@@ -32,6 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.bench_entry
+	$(BIN)/python -m scripts.bench_snapshot --skip-generate
 
 ## make backup: consistent online copy of the embedded database into data/backups/, recorded in the audit log
 backup: $(STAMP)
