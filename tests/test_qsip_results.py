@@ -158,3 +158,46 @@ def test_the_page_read_bundles_the_same_summaries(audits):
     women = row(results["breakdowns"][("all", "sex")], dimension="effectiveness", sex="female")
     assert women["n_respondents"] == 1 and women["mean"] == pytest.approx(5.0)
     assert results["breakdowns"][("manager", "sex")].empty  # no manager answered in 2014
+
+
+# --- colour-blind-safe rating colours ---------------------------------------------------------------
+# Machado, Oliveira & Fernandes (2009) full-severity simulations, applied in linear sRGB.
+_CVD = {
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+}
+
+
+def _lab_seen(colour: str, matrix=None) -> tuple[float, float, float]:
+    """CIELAB of ``colour`` as seen with normal vision (no matrix) or one colour-vision deficiency."""
+    def linear(c):
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    rgb = [linear(int(colour[i:i + 2], 16)) for i in (1, 3, 5)]
+    if matrix is not None:
+        rgb = [min(1.0, max(0.0, sum(a * b for a, b in zip(row, rgb)))) for row in matrix]
+    r, g, b = rgb
+    x, y, z = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b, \
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    f = lambda t: t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116  # noqa: E731
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_rating_colours_are_told_apart_with_any_colour_vision_and_keep_the_rating_order():
+    # the chosen palette: orange (1) → grey (3) → blue (5), no red against green
+    assert charts.RATING_COLOURS == {1: "#B35806", 2: "#F1A340", 3: "#D9D9D9", 4: "#67A9CF", 5: "#2166AC"}
+    frame = pd.DataFrame({"respondent_type": ["user"], "dimension": [summary.DIMENSIONS[0]],
+                          **{f"n_{r}": [r] for r in summary.RATINGS}})
+    figure = charts.distribution_chart(frame, respondent_type="user", lang="es")
+    assert [bar.marker.color for bar in figure.data] == [charts.RATING_COLOURS[r] for r in summary.RATINGS]
+    colours = [charts.RATING_COLOURS[r] for r in summary.RATINGS]
+    for vision, matrix in (("normal", None), *_CVD.items()):
+        seen = [_lab_seen(c, matrix) for c in colours]
+        closest = min(math.dist(a, b) for i, a in enumerate(seen) for b in seen[i + 1:])
+        # ΔE ≥ 20: clearly different swatches (the former red-yellow-green scale fell to ΔE 5 for deuteranopia)
+        assert closest >= 20, (vision, closest)
+    # darker at both ends than in the middle: the order reads even in grey
+    lightness = [_lab_seen(c)[0] for c in colours]
+    assert lightness[0] < lightness[1] < lightness[2] > lightness[3] > lightness[4]
