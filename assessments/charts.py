@@ -97,6 +97,9 @@ def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, 
     rows = frame.dropna(subset=["area_score_from", "area_score_to"])
     if rows.empty:
         return _empty(lang, title)
+    # the hover shows the plotted value: rounded like the table under the chart (3.125 → 3.13)
+    rows = rows.assign(area_score_from=rows["area_score_from"].map(fmt.display_round),
+                       area_score_to=rows["area_score_to"].map(fmt.display_round))
     name_from, name_to = _round_names(lang, from_round, to_round)
     figure = go.Figure()
     xs, ys = [], []
@@ -129,7 +132,7 @@ def radar(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, lab
     figure = go.Figure()
     for column, name, colour in (("area_score_from", name_from, ROUND_COLOURS["from"]),
                                  ("area_score_to", name_to, ROUND_COLOURS["to"])):
-        values = list(rows[column]) + [rows[column].iloc[0]]
+        values = [fmt.display_round(v) for v in list(rows[column]) + [rows[column].iloc[0]]]
         figure.add_trace(go.Scatterpolar(r=values, theta=theta, name=name, mode="lines+markers",
                                          line=dict(color=colour), fill="toself", opacity=0.6))
     figure.update_layout(polar=dict(radialaxis=dict(range=[scale_min, scale_max], dtick=1)))

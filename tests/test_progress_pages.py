@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
@@ -164,3 +165,61 @@ def test_sheet_html_is_self_contained_and_escapes_user_text(dataset, session):
     assert "<script src=" not in page and 'src="http' not in page and "<link" not in page
     assert len(page) > 1_000_000
     assert "Gobiernos del clúster" in page and "@page" in page
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("es", {"title": "Cómo se calculan estas cifras",
+            "body": ["el promedio de los puntajes de consenso del área, solo sobre sus indicadores comparables",
+                     "**Índice de capacidad**: el promedio de los puntajes de las áreas",
+                     "«Dispersión de los puntajes de los participantes (promedio por persona)» (pestaña «Por clúster»)"
+                     ", que muestra el promedio de los puntajes propios de cada participante", "3.125 → 3.13"],
+            "caption": "3 de 4 gobiernos tienen validadas las rondas «Línea de base» y «Medio término» con indicadores "
+                       "comparables y muestran su cambio. 1 gobierno aún no tiene validada la ronda «Medio término» "
+                       "(o ningún indicador puntuado en ambas rondas), así que no muestra cambio."}),
+    ("en", {"title": "How these figures are computed",
+            "body": ["the mean of the area's consensus scores over its comparable indicators only",
+                     "**Capacity index**: the mean of the scores of the areas",
+                     "“Spread of participants' scores (mean per person)” (“Per cluster” tab), which shows each "
+                     "participant's mean of their own scores", "3.125 → 3.13"],
+            "caption": "3 of 4 governments have validated “Baseline” and “Midpoint” rounds with comparable indicators "
+                       "and show their change. 1 government has no validated “Midpoint” round yet (or no indicator "
+                       "scored in both rounds), so it shows no change."}),
+])
+def test_progress_explains_its_numbers_and_who_has_no_second_round(dataset, lang, expected):
+    at = run("progress.py", lang=lang)
+    assert expected["title"] in [e.label for e in at.expander]
+    body = next(md.value for md in at.markdown if expected["body"][0] in md.value)
+    assert all(part in body for part in expected["body"]), body
+    assert expected["caption"] in [c.value for c in at.caption]
+
+
+def test_progress_tables_show_counts_as_integers(dataset):
+    at = run("progress.py", lang="es", query={"gov": str(dataset["gov"]["2205"])})
+    everyone = next(df.value for df in at.dataframe if "UBIGEO" in df.value.columns)
+    for column in ("Áreas comparadas", "Áreas sin comparación"):
+        assert pd.api.types.is_integer_dtype(everyone[column]), everyone[column].dtype  # "2", never "2.0"
+        assert [str(v) for v in everyone[column]] == [str(int(v)) for v in everyone[column]]
+    assert metric(at, "Indicadores no comparables") == "1"
+
+
+def test_result_sheet_in_spanish_rounds_ties_away_from_zero_and_dates_in_spanish(dataset):
+    """3.125 shows 3.13 (next to a +0.13 change), never Python's 3.12; the footer date is "3 may. 2026"."""
+    from dataclasses import replace
+    from datetime import date
+
+    from assessments import progress_sheets
+
+    sheet = progress_sheets.government_sheet(str(dataset["gov"]["2205"]))
+    areas = sheet.areas.copy()
+    areas.loc[areas.index[0], ["area_score_from", "area_score_to", "change"]] = [3.0, 3.125, 0.125]
+    sheet = replace(sheet, areas=areas, capacity={"capacity_index_from": 2.0, "capacity_index_to": 3.125,
+                                                  "change": 1.125})
+    table = progress_sheets.government_tables(sheet, "es")["areas"]
+    assert table["Puntaje Medio término"].iloc[0] == "3.13" and table["Cambio"].iloc[0] == "+0.13"
+    facts = progress_sheets.government_facts(sheet, "es")
+    assert facts[2] == "Índice de capacidad: Línea de base 2.00 → Medio término 3.13 (cambio +1.13)"
+    page = progress_sheets.sheet_html(sheet, "es", today=date(2026, 5, 3))
+    assert "3 may. 2026" in page and "2026-05-03" not in page
+    assert "<td>3.13</td>" in page and "<td>3.12</td>" not in page
+    later = progress_sheets.government_figure(sheet, "es").data[2]  # its hover shows the plotted value
+    assert later.x[0] == 3.13
