@@ -483,8 +483,32 @@ def target_lookup(session: Session, filters: Filters) -> dict[tuple[str, str, st
 
 def raw_rows(session: Session, table: sa.Table) -> Iterator[sa.Row]:
     """Every row of one merge table, oldest first (ties by id), streamed."""
-    columns = [uuid_text(c) if isinstance(c.type, sa.Uuid) else c for c in table.columns]
-    yield from _stream(session, sa.select(*columns).order_by(table.c.created_at, table.c.id))
+    dialect = session.get_bind().dialect
+    # SQLite stores a timestamp as text: each distinct text is parsed once (the very processors the
+    # column's type runs), not once per cell, and the rows carry the same datetime values
+    stamps = {i: c.type._cached_result_processor(dialect, None) for i, c in enumerate(table.columns)
+              if dialect.name == "sqlite" and isinstance(c.type, sa.types.TypeDecorator)
+              and isinstance(c.type.impl_instance, sa.DateTime)}
+    columns = [uuid_text(c) if isinstance(c.type, sa.Uuid)
+               else sa.type_coerce(c, sa.String).label(c.name) if i in stamps else c
+               for i, c in enumerate(table.columns)]
+    rows = _stream(session, sa.select(*columns).order_by(table.c.created_at, table.c.id))
+    if not stamps:
+        yield from rows
+        return
+    parsed: dict[str, object] = {}
+    for row in rows:
+        row = list(row)
+        for i, process in stamps.items():
+            text = row[i]
+            if text is not None:
+                value = parsed.get(text)
+                if value is None:
+                    if len(parsed) >= 65_536:
+                        parsed.clear()
+                    value = parsed[text] = process(text) if process else text
+                row[i] = value
+        yield row
 
 
 def instrument_versions(session: Session) -> list[dict]:
