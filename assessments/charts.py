@@ -378,7 +378,8 @@ def qsip_trend(frame: pd.DataFrame, *, lang: str) -> go.Figure:
     for d_index, (dimension, part) in enumerate(rows.groupby("dimension", sort=False)):
         for r_index, (kind, line) in enumerate(part.groupby("respondent_type", sort=False)):
             figure.add_trace(go.Scatter(
-                x=line["cycle_year"], y=line["mean"], mode="lines+markers", name=f"{dimension} · {kind}",
+                x=line["cycle_year"], y=line["mean"].map(fmt.display_round), mode="lines+markers",
+                name=f"{dimension} · {kind}",
                 line=dict(color=CATEGORY_COLOURS[d_index % 8], dash=dashes[types.index(kind) % 3]),
             ))
     figure.update_xaxes(dtick=1)
@@ -395,7 +396,7 @@ def qsip_gap(frame: pd.DataFrame, *, lang: str) -> go.Figure:
         return _empty(lang, title)
     figure = go.Figure()
     for index, (cycle, part) in enumerate(rows.groupby("cycle_year", sort=True)):
-        figure.add_trace(go.Bar(x=part["dimension"], y=part["gap"], name=str(cycle),
+        figure.add_trace(go.Bar(x=part["dimension"], y=part["gap"].map(fmt.display_round), name=str(cycle),
                                 marker=dict(color=CATEGORY_COLOURS[index % 8]),
                                 text=[fmt.signed(g, lang) for g in part["gap"]], textposition="outside"))
     figure.update_layout(barmode="group")
@@ -412,7 +413,8 @@ def qsip_groups(frame: pd.DataFrame, *, lang: str, by: str, cycle: int | None) -
         return _empty(lang, title)
     figure = go.Figure()
     for index, (category, part) in enumerate(rows.groupby(by, sort=False)):
-        figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"], name=str(category), showlegend=True,
+        figure.add_trace(go.Bar(x=part["dimension"], y=part["mean"].map(fmt.display_round), name=str(category),
+                                showlegend=True,
                                 marker=dict(color=CATEGORY_COLOURS[index % 8]),
                                 text=[fmt.number(v, lang) for v in part["mean"]], textposition="outside"))
     figure.update_layout(barmode="group")

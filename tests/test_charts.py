@@ -180,7 +180,8 @@ def test_qsip_chart_texts_round_half_away_from_zero():
     gap = pd.DataFrame({"cycle_year": [2013, 2013], "dimension": ["Eff", "Acc"], "gap": [0.125, -0.005]})
     assert list(charts.qsip_gap(gap, lang="es").data[0].text) == ["+0.13", "-0.01"]
     groups = pd.DataFrame({"dimension": ["Eff"], "sex": ["Female"], "mean": [3.125]})
-    assert list(charts.qsip_groups(groups, lang="en", by="sex", cycle=2013).data[0].text) == ["3.13"]
+    bars = charts.qsip_groups(groups, lang="en", by="sex", cycle=2013).data[0]
+    assert list(bars.text) == ["3.13"] and list(bars.y) == [3.13]  # the hover shows the bar's height
 
 
 def test_long_area_names_wrap_on_the_axes_instead_of_being_cut():

@@ -34,7 +34,8 @@ def test_overview_figures_link_to_their_filtered_detail(progress_app, page):
     assert re.search(r"/progress\?.*dept=22", page.url) and "view=targets" in page.url
     expect(page.get_by_role("tab", selected=True)).to_have_text("Area targets")
     # the filter survived the link: still San Martín, and the note counts its three governments
-    expect(page.get_by_text(re.compile(r"2 of 3 governments have comparable indicators"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"2 of 3 governments have validated .Baseline. and .Midpoint. rounds "
+                                       r"with comparable indicators"))).to_be_visible()
     # tabs are lazy: opening another one reruns the page and draws its charts
     page.get_by_role("tab", name="QSIP trends").click()
     wait_for_app(page)
