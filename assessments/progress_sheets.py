@@ -189,8 +189,8 @@ def cluster_facts(sheet: ClusterSheet, lang: str) -> list[str]:
     t = translator(lang)
     c = sheet.cluster
     sectors = ", ".join(t(f"sector.{s}") for s in c.get("sectors", [])) or "—"
-    return [t("progress.sheet.cluster_meta", department=c["department"], wave=c["wave"], sectors=sectors,
-              members=len(sheet.members))]
+    return [translate_plural("progress_format.sheet_cluster_meta", len(sheet.members), lang,
+                             department=c["department"], wave=c["wave"], sectors=sectors)]
 
 
 def _table_html(frame: pd.DataFrame) -> str:

@@ -223,3 +223,20 @@ def test_result_sheet_in_spanish_rounds_ties_away_from_zero_and_dates_in_spanish
     assert "<td>3.13</td>" in page and "<td>3.12</td>" not in page
     later = progress_sheets.government_figure(sheet, "es").data[2]  # its hover shows the plotted value
     assert later.x[0] == 3.13
+
+
+def test_sheet_facts_agree_with_their_count(dataset):
+    """One government or cluster reads in the singular: "1 gobierno", "Clúster: Lamas"."""
+    from dataclasses import replace
+
+    from assessments import progress_sheets
+
+    cluster = progress_sheets.cluster_sheet(str(dataset["c1"]))
+    alone = replace(cluster, members=cluster.members.iloc[:1])
+    assert progress_sheets.cluster_facts(alone, "es")[0].endswith("· 1 gobierno")
+    assert progress_sheets.cluster_facts(alone, "en")[0].endswith("· 1 government")
+    assert progress_sheets.cluster_facts(cluster, "es")[0].endswith("· 3 gobiernos")
+    government = progress_sheets.government_sheet(str(dataset["gov"]["2205"]))
+    both = replace(government, clusters=["Lamas", "Huallaga"])
+    assert progress_sheets.government_facts(both, "es")[1] == "Clústeres: Lamas, Huallaga"
+    assert progress_sheets.government_facts(government, "en")[1] == "Cluster: Lamas"
