@@ -185,6 +185,7 @@ class _HashingSink(io.RawIOBase):
 
 ProgressFn = Callable[[float, str], None]
 WRITE_BUFFER = 1 << 20
+PROGRESS_ROWS = 50_000  # a large table reports its rows this often, so the page's bar label keeps moving
 
 # Cells csv.writer already writes exactly as format_cell would (str() of an int, a UUID, a date; "" for
 # None; repr() of a float), so a row is handed over as it is except for the few cells that need work.
@@ -226,6 +227,7 @@ class _Writer:
     workbook: Any = None
     files: dict[str, dict] = field(default_factory=dict)
     stamp: tuple = (1980, 1, 1, 0, 0, 0)
+    tick: Callable[[str, int], None] | None = None  # (file, rows written so far) every PROGRESS_ROWS rows
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self.stamp)
@@ -246,15 +248,23 @@ class _Writer:
             writer = csv.writer(text, lineterminator="\r\n")
             writer.writerow([format_cell(c) for c in columns])
             writerow = writer.writerow
-            if worksheet is None:
+            tick, every = self.tick, PROGRESS_ROWS
+            if worksheet is None and tick is None:
                 for count, row in enumerate(rows, 1):
                     writerow(cells(row))
+            elif worksheet is None:
+                for count, row in enumerate(rows, 1):
+                    writerow(cells(row))
+                    if not count % every:
+                        tick(name, count)
             else:
                 for row in rows:
                     row = list(row)
                     writerow(cells(row))
                     worksheet.append([xlsx_cell(v) for v in row])
                     count += 1
+                    if tick is not None and not count % every:
+                        tick(name, count)
             text.flush()
             text.detach().flush()
         self.files[name] = {"rows": count, "bytes": sink.size, "sha256": sink.sha.hexdigest()}
@@ -420,6 +430,9 @@ def export_snapshot(
         progress(min(done / steps, 1.0), label)
         done += 1
 
+    def tick(name: str, rows: int) -> None:
+        progress(min((done - 1) / steps, 1.0), f"{name} ({rows:,})")
+
     workbook = None
     if xlsx:
         from openpyxl import Workbook
@@ -428,7 +441,7 @@ def export_snapshot(
     exported_at = datetime.now(timezone.utc)
     with read_session() as session, zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED,
                                                     compresslevel=6) as archive:
-        writer = _Writer(archive, encoding, workbook, stamp=exported_at.timetuple()[:6])
+        writer = _Writer(archive, encoding, workbook, stamp=exported_at.timetuple()[:6], tick=tick)
         described: dict[str, list[str]] = {}
         for path, columns, source, name in tidy_sources:
             step(path)

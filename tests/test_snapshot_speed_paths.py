@@ -180,3 +180,19 @@ def test_the_writer_streams_rows_without_holding_them(tmp_path):
     assert sizes_seen[0] > 0 and sizes_seen[0] < sizes_seen[1] < sizes_seen[2]
     data = zipfile.ZipFile(target).read("tables/x.csv").decode()
     assert data.startswith("n,text,empty,f,t\r\n0,text 0,,1.5,'=danger\r\n")
+
+
+def test_a_large_table_keeps_the_progress_label_moving(db_url, actor, monkeypatch):
+    """While one table is written (the national participant scores take most of an export), the page's
+    progress bar hears of the rows written so far, not only of the next file."""
+    with write_session() as session:
+        seed_cluster(session, HOSTILE, index=0)
+    monkeypatch.setattr(snapshot, "PROGRESS_ROWS", 2)
+    heard: list[tuple[float, str]] = []
+    manifest = snapshot.export_bytes(actor=actor, progress=lambda fraction, label: heard.append((fraction, label)))[1]
+    rows = manifest["files"]["tables/participant_scores.csv"]["rows"]
+    assert rows >= 4
+    during = [label for _, label in heard if label.startswith("tables/participant_scores.csv (")]
+    assert during == [f"tables/participant_scores.csv ({n:,})" for n in range(2, rows + 1, 2)]
+    fractions = [fraction for fraction, _ in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
