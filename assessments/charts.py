@@ -63,10 +63,14 @@ def wrap_label(text: object, width: int = 18) -> str:
     return "<br>".join(lines)
 
 
-def _wrapped_ticks(values) -> dict:
+DUMBBELL_WRAP = 30  # characters per line of an area's name beside the dumbbell chart
+RADAR_WRAP = 16  # around the radar, where the names share the width with the circle
+
+
+def _wrapped_ticks(values, width: int = 18) -> dict:
     """Axis settings that show each category's whole name, wrapped, with room made for it."""
     values = list(values)
-    return dict(tickmode="array", tickvals=values, ticktext=[wrap_label(v) for v in values], automargin=True)
+    return dict(tickmode="array", tickvals=values, ticktext=[wrap_label(v, width) for v in values], automargin=True)
 
 
 def _round_names(lang: str, from_round: str, to_round: str) -> tuple[str, str]:
@@ -112,11 +116,18 @@ def dumbbell(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, 
                                 marker=dict(color=ROUND_COLOURS["from"], size=12)))
     figure.add_trace(go.Scatter(x=rows["area_score_to"], y=rows[label], mode="markers", name=name_to,
                                 marker=dict(color=ROUND_COLOURS["to"], size=12)))
-    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]),
-                        **_wrapped_ticks(rows[label]))
+    ticks = _wrapped_ticks(rows[label], width=DUMBBELL_WRAP)
+    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(rows[label]), **ticks)
     # the whole maturity scale, so a small move does not look like a leap
     figure.update_xaxes(range=[scale_min - 0.2, scale_max + 0.2], dtick=1)
-    return _layout(figure, title=title, x=t("progress.axis.score"), y=None, height=120 + 32 * len(rows))
+    # rows are evenly spaced, so each is as tall as the longest wrapped name: neighbouring names never overlap
+    return _layout(figure, title=title, x=t("progress.axis.score"), y=None,
+                   height=dumbbell_height(ticks["ticktext"]))
+
+
+def dumbbell_height(ticktext) -> int:
+    lines = max((text.count("<br>") + 1 for text in ticktext), default=1)
+    return 120 + len(ticktext) * (16 * max(lines, 2) + 6)
 
 
 def radar(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, label: str = "area",
@@ -128,15 +139,20 @@ def radar(frame: pd.DataFrame, *, lang: str, from_round: str, to_round: str, lab
     if rows.empty:
         return _empty(lang, title)
     name_from, name_to = _round_names(lang, from_round, to_round)
-    theta = list(rows[label]) + [rows[label].iloc[0]]
+    # the names go around the circle wrapped (never cut at the figure's edge); the hover shows them whole
+    names = list(rows[label]) + [rows[label].iloc[0]]
+    theta = [wrap_label(name, RADAR_WRAP) for name in names]
     figure = go.Figure()
     for column, name, colour in (("area_score_from", name_from, ROUND_COLOURS["from"]),
                                  ("area_score_to", name_to, ROUND_COLOURS["to"])):
         values = [fmt.display_round(v) for v in list(rows[column]) + [rows[column].iloc[0]]]
         figure.add_trace(go.Scatterpolar(r=values, theta=theta, name=name, mode="lines+markers",
+                                         customdata=names, hovertemplate="%{customdata}: %{r}<extra>%{fullData.name}</extra>",
                                          line=dict(color=colour), fill="toself", opacity=0.6))
     figure.update_layout(polar=dict(radialaxis=dict(range=[scale_min, scale_max], dtick=1)))
-    return _layout(figure, title=title)
+    _layout(figure, title=title, height=460)
+    figure.update_layout(margin=dict(l=90, r=90, t=70, b=40))  # room for the wrapped names left and right
+    return figure
 
 
 # --- one cluster ------------------------------------------------------------------------------

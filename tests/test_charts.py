@@ -191,7 +191,12 @@ def test_long_area_names_wrap_on_the_axes_instead_of_being_cut():
     dumbbell = charts.dumbbell(areas, lang="es", from_round="baseline", to_round="midpoint")
     wrapped = list(dumbbell.layout.yaxis.ticktext)
     assert wrapped[0].replace("<br>", " ") == long_name and "<br>" in wrapped[0]
-    assert all(len(line) <= 18 for line in wrapped[0].split("<br>") if " " in line)
+    assert all(len(line) <= charts.DUMBBELL_WRAP for line in wrapped[0].split("<br>") if " " in line)
+    most = max(text.count("<br>") + 1 for text in wrapped)
+    assert dumbbell.layout.height >= 120 + len(wrapped) * 16 * most  # rows as tall as the longest name: no overlap
+    radar = charts.radar(areas, lang="es", from_round="baseline", to_round="midpoint")
+    assert radar.data[0].theta[0].replace("<br>", " ") == long_name and "<br>" in radar.data[0].theta[0]
+    assert radar.data[0].customdata[0] == long_name  # the hover names the area whole
     assert list(dumbbell.layout.yaxis.tickvals) == [long_name, "RR. HH."] and wrapped[1] == "RR. HH."
     assert dumbbell.layout.yaxis.automargin
     heat = charts.change_heatmap(areas.assign(government="A"), lang="es", from_round="baseline",
