@@ -427,7 +427,7 @@ def create_backup(destination: Path | str | None = None, *, database_url: str | 
     check = verify_backup(partial)
     if not check.ok:
         partial.unlink(missing_ok=True)
-        raise RestoreRefused("restore.backup_failed", detail=check.problem.message("en"))
+        raise RestoreRefused("restore.backup_failed", detail=check.problem)
     _fsync(partial)
     partial.replace(destination)  # only a verified copy ever carries the final name
     return destination

@@ -61,7 +61,7 @@ def section(*, assessment_id, editable: bool, blocked: bool, reason: str | None)
             ui.show_error(error)
             return
     shown = ", ".join(report.codes[:12]) + (" …" if len(report.codes) > 12 else "")
-    st.session_state.setdefault(REPORT, {})[str(assessment_id)] = t("participant_import.done", n=len(report.codes),
+    st.session_state.setdefault(REPORT, {})[str(assessment_id)] = ui.tp("participant_import.done", len(report.codes),
                                                                      codes=ui.plain(shown))
     st.session_state[f"participant_import.gen.{assessment_id}"] = generation + 1  # a fresh, empty field
     st.rerun()
