@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from assessments import formatting
 from assessments.access import Actor, require
 from assessments.errors import ValidationFailed
 from assessments.i18n import translate
@@ -62,10 +63,13 @@ def _where(filters: AuditFilter) -> list:
         conditions.append(AuditEvent.entity == filters.entity)
     if filters.entity_id.strip():
         conditions.append(AuditEvent.entity_id == filters.entity_id.strip())
+    # the days are the days of the time zone the times are shown in (America/Lima), not UTC days
+    zone = formatting.timezone()
     if filters.date_from:
-        conditions.append(AuditEvent.at >= datetime.combine(filters.date_from, time.min, tzinfo=timezone.utc))
+        start = datetime.combine(filters.date_from, time.min, tzinfo=zone).astimezone(timezone.utc)
+        conditions.append(AuditEvent.at >= start)
     if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc)
         conditions.append(AuditEvent.at < end)
     return conditions
 

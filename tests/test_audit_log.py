@@ -180,3 +180,14 @@ def test_export_is_a_csv_of_every_matching_event_and_is_itself_audited(db_url):
     assert json.loads(rows[0]["Después"])["name"] == "Lamas"
     export = events(action="export")
     assert len(export) == 1 and json.loads(export[0].after_json) == {"rows": 1, "filters": {"entity": "cluster"}}
+
+
+def test_the_date_filter_counts_days_in_the_time_zone_the_times_are_shown_in(db_url, monkeypatch):
+    from datetime import datetime, timezone
+
+    monkeypatch.delenv("FOCAS_TIMEZONE", raising=False)
+    with write_session() as session:  # 03:00 UTC on 3 May is 22:00 on 2 May in Lima
+        session.add(AuditEvent(at=datetime(2026, 5, 3, 3, 0, tzinfo=timezone.utc), actor="ana", actor_role="admin",
+                               action="create", entity="cluster"))
+    assert audit_count(LOCAL_USER, AuditFilter(actor="ana", date_from=date(2026, 5, 2), date_to=date(2026, 5, 2))) == 1
+    assert audit_count(LOCAL_USER, AuditFilter(actor="ana", date_from=date(2026, 5, 3))) == 0
