@@ -78,10 +78,10 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
             page.keyboard.press("Escape")
     page.get_by_role("option").first.click()
     form.get_by_label("Acción", exact=True).fill("Aviso radial en awajún con los horarios del CRED")
-    deadline = (date.today() + timedelta(days=40)).isoformat()
-    # the date field is a group of year/month/day segments: type the digits into the first one
+    deadline = date.today() + timedelta(days=40)
+    # the date field is a group of day/month/year segments in Spanish (DD/MM/YYYY): type the digits into the first
     form.get_by_label("Plazo", exact=True).get_by_role("spinbutton").first.click()
-    page.keyboard.type(deadline.replace("-", ""))
+    page.keyboard.type(deadline.strftime("%d%m%Y"))
     page.keyboard.press("Escape")
     form.get_by_text("Logro temprano", exact=True).click()
     page.get_by_role("button", name="Agregar acción").click()
@@ -113,7 +113,7 @@ def test_two_questionnaires_and_an_action_survive_a_reload(demo_db_url, app_fact
     assert entered.loc["E2E-001", "mean_rating"] == pytest.approx(round(43 / 12, 2))
     assert entered.loc["E2E-002", "respondent_type"] == "provider"
     action = queries.actions(LOCAL_USER, audit_id).set_index("description").loc["Aviso radial en awajún con los horarios del CRED"]
-    assert action["deadline"] == date.fromisoformat(deadline) and bool(action["quick_win"])
+    assert action["deadline"] == deadline and bool(action["quick_win"])
 
 
 def test_a_rating_is_corrected_from_the_keyboard_in_the_questionnaire_grid(demo_db_url, app_factory, page):
