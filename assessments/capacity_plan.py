@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from assessments.access import Actor
 from assessments.errors import Conflict, NotFound, ValidationFailed
-from assessments.focas import as_uuid, clean_text, is_blank, require_for_government
+from assessments.focas import as_uuid, is_blank, require_for_government
+from assessments.text import clean_field
 from assessments.scoring import parse_whole_number
 from db.audit import record
 from db.instruments import default_instrument_id
@@ -150,7 +151,7 @@ def _clean_item(session: Session, government: Government, data: PlanItemInput) -
         raise ValidationFailed("capplan.bad_type", value=data.intervention_type)
     if data.status not in ITEM_STATUSES:
         raise ValidationFailed("capplan.bad_status", value=data.status)
-    what = clean_text(data.what, field="plan.what")
+    what = clean_field(data.what, field="plan.what")
     if not what:
         raise ValidationFailed("capplan.what_blank")
     sequence = parse_whole_number(data.sequence, not_number_key="capplan.bad_sequence",
@@ -164,11 +165,11 @@ def _clean_item(session: Session, government: Government, data: PlanItemInput) -
         "area_code": data.area_code,
         "intervention_type": data.intervention_type,
         "what": what,
-        "who_staff": clean_text(data.who_staff, field="plan.who_staff"),
-        "where_place": clean_text(data.where_place, field="plan.where_place"),
+        "who_staff": clean_field(data.who_staff, field="plan.who_staff"),
+        "where_place": clean_field(data.where_place, field="plan.where_place"),
         "sequence": sequence,
-        "resources": clean_text(data.resources, field="plan.resources"),
-        "other_support": clean_text(data.other_support, field="plan.other_support"),
+        "resources": clean_field(data.resources, field="plan.resources"),
+        "other_support": clean_field(data.other_support, field="plan.other_support"),
         "planned_start": data.planned_start,
         "planned_end": data.planned_end,
         "status": data.status,

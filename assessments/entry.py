@@ -36,7 +36,7 @@ from assessments import focas
 from assessments.access import Actor
 from assessments.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from assessments.i18n import translate
-from assessments.text import as_shown
+from assessments.text import as_shown, clean_field
 from db.audit import record
 from db.models import ConsensusScore, FunctionalArea, Indicator, Participant
 from db.models.entry import EntryBatch
@@ -191,7 +191,7 @@ def apply_batch(
                     continue
             if kind == "e":
                 try:
-                    focas.clean_text(edit.value, field="focas.evidence")
+                    clean_field(edit.value, field="focas.evidence")
                 except ValidationFailed as error:
                     answers[edit.cell] = _refused(INVALID, error.message(lang))
                     continue
@@ -282,7 +282,7 @@ def _write_consensus(session, actor, assessment, codes_by_id, agreed, reason, an
         now = {"a": row.score if row else None, "e": row.evidence if row else ""}
         new = dict(now)
         for kind, edit in fields.items():
-            value = focas.stored_score(edit.value) if kind == "a" else focas.clean_text(edit.value, field="focas.evidence")
+            value = focas.stored_score(edit.value) if kind == "a" else clean_field(edit.value, field="focas.evidence")
             expected = focas.stored_score(edit.expected) if kind == "a" else as_shown(edit.expected)
             if value != now[kind] and expected != now[kind]:
                 shown = "—" if now[kind] in (None, "") else now[kind]

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from assessments import instruments as spec
 from assessments import text as text_rules
+from assessments.text import clean_field
 from assessments.access import WRITE_ACTIONS, Actor, can, require
 from assessments.errors import Conflict, NotFound, ValidationFailed
 from assessments.scoring import validate_score
@@ -69,20 +70,6 @@ def require_for_government(
     if any(can(actor, action, cluster_id=c) for c in candidates):
         return
     require(actor, action, cluster_id=cluster_id or (candidates[0] if candidates else None))
-
-
-_OLD_FIELD_KEYS = {"focas.field.evidence": "focas.evidence", "focas.field.reason": "focas.reason"}
-
-
-def clean_text(value: object, *, field: str = "focas.workshop.notes", limit: int | None = None,
-               field_key: str | None = None) -> str:
-    """Free text of a workshop field (``assessments.text.LIMITS``): stripped, NFC, no control characters.
-
-    ``field_key`` (a catalog key such as "focas.field.evidence") is the older way of naming the field.
-    """
-    if field_key is not None:
-        field = _OLD_FIELD_KEYS.get(field_key, field)
-    return text_rules.clean_text(value, field=field, limit=text_rules.LIMITS[field] if limit is None else limit)
 
 
 def as_uuid(value: object, *, not_found_key: str) -> uuid.UUID:
@@ -131,7 +118,7 @@ def _assessment(session: Session, assessment_id: object, *, for_update: bool = F
 def _require_edit(session: Session, actor: Actor, assessment: Assessment, reason: str | None) -> str | None:
     """Access check for a change; a validated assessment also needs a reason (returned cleaned)."""
     require_for_government(session, actor, "assessment.write", assessment.government_id, assessment.cluster_id)
-    reason = clean_text(reason, field="focas.reason") or None
+    reason = clean_field(reason, field="focas.reason") or None
     if assessment.status == "validated" and not reason:
         raise ValidationFailed("focas.reason_required")
     return reason
@@ -198,8 +185,8 @@ def start_assessment(
         round=round,
         instrument_id=instrument_id,
         workshop_date=workshop_date,
-        place=clean_text(place, field="focas.workshop.place"),
-        facilitator=clean_text(facilitator, field="focas.workshop.facilitator"),
+        place=clean_field(place, field="focas.workshop.place"),
+        facilitator=clean_field(facilitator, field="focas.workshop.facilitator"),
     )
     try:
         with session.begin_nested():
@@ -241,9 +228,9 @@ def update_details(
     before = {k: getattr(assessment, k) for k in ("workshop_date", "place", "facilitator", "notes")}
     after = {
         "workshop_date": workshop_date,
-        "place": clean_text(place, field="focas.workshop.place"),
-        "facilitator": clean_text(facilitator, field="focas.workshop.facilitator"),
-        "notes": clean_text(notes, field="focas.workshop.notes"),
+        "place": clean_field(place, field="focas.workshop.place"),
+        "facilitator": clean_field(facilitator, field="focas.workshop.facilitator"),
+        "notes": clean_field(notes, field="focas.workshop.notes"),
     }
     if before == after:
         return assessment
@@ -318,8 +305,8 @@ def customise_instrument(
     custom_codes = set(_custom_codes(session, current_id))
     levels = {level.level: level.name for level in current.levels}
     for new in new_indicators:
-        name_es = clean_text(new.name_es, field="focas.indicator.name")
-        name_en = clean_text(new.name_en, field="focas.indicator.name") or name_es
+        name_es = clean_field(new.name_es, field="focas.indicator.name")
+        name_en = clean_field(new.name_en, field="focas.indicator.name") or name_es
         if not name_es:
             raise ValidationFailed("focas.custom_name_blank")
         number = 1
@@ -330,7 +317,7 @@ def customise_instrument(
         custom_codes.add(code)
         descriptors = {}
         for level, name in levels.items():
-            text = clean_text(new.descriptors.get(level), field="focas.indicator.descriptor")
+            text = clean_field(new.descriptors.get(level), field="focas.indicator.descriptor")
             descriptors[str(level)] = {"es": text or name.es, "en": text or name.en}
         area = next(a for a in data["areas"] if a["code"] == new.area_code)
         area["indicators"].append({"code": code, "name": {"es": name_es, "en": name_en}, "descriptors": descriptors})
@@ -421,12 +408,12 @@ def _clean_participant(data: ParticipantInput) -> dict:
         if value not in allowed:
             raise ValidationFailed(key, value=value)
     return {
-        "full_name": clean_text(data.full_name, field="focas.participant.full_name"),
-        "code": clean_text(data.code, field="focas.participant.code"),
+        "full_name": clean_field(data.full_name, field="focas.participant.full_name"),
+        "code": clean_field(data.code, field="focas.participant.code"),
         "sex": data.sex,
         "indigenous": data.indigenous,
         "role": data.role,
-        "organisation": clean_text(data.organisation, field="focas.participant.organisation"),
+        "organisation": clean_field(data.organisation, field="focas.participant.organisation"),
     }
 
 
@@ -909,7 +896,7 @@ def apply_consensus_edits(
                         raise ValidationFailed(f"focas.consensus.{error.key.rsplit('.', 1)[-1]}", indicator=code,
                                                value=value, min=scale_min, max=scale_max) from None
             elif name == "evidence":
-                clean["evidence"] = clean_text(value, field="focas.evidence")
+                clean["evidence"] = clean_field(value, field="focas.evidence")
             else:
                 raise ValidationFailed("focas.consensus.unknown_field", field=name)
         if clean:
